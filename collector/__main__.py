@@ -1,0 +1,7 @@
+"""Entry point of ``python -m collector``."""
+
+import sys
+
+from collector.cli import main
+
+sys.exit(main())
