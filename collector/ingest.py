@@ -1,0 +1,332 @@
+"""Turn a run directory into a saved Experiment.
+
+The single code path from a run to the database: the playbook's save step
+(plugins/action/collector_save.py) calls it for ``ansible-playbook`` and for
+``python -m collector run`` alike. It reads only the run directory (plan,
+events, raw files), so a run can be ingested again after a parser fix.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from collector import __version__
+from collector.events import read_events
+from collector.experiment import Experiment
+from collector.measurements import parsers_for
+from collector.parsers import Rows
+from collector.paths import PROJECT_ROOT
+from collector.plan import CONFIG_FILE, read_plan
+from collector.secrets import scrub, scrub_bytes
+
+SAMPLER_FIELDS = (
+    "host", "measurement", "scheduled_start", "started", "ended", "start_skew_s",
+    "end_reason", "returncode", "user_cpu_s", "sys_cpu_s", "max_rss_kb",
+)  # fmt: skip
+HOST_FIELDS = (
+    "host", "inventory_groups", "clock_offset_s", "clock_uncertainty_s", "kernel", "distribution",
+    "cpu_model", "cpus", "memory_kb",
+)  # fmt: skip
+FAILURE_FIELDS = ("host", "measurement", "phase", "task", "message")
+
+# How a sampler ended, and whether that means its data is incomplete.
+CLEAN_ENDS = {"window_end"}
+INTERRUPTED_ENDS = {"stopped", "stopped_before_start"}
+
+
+@dataclass
+class SavedRun:
+    """What was saved, for the playbook's output and the CLI."""
+
+    uuid: str
+    status: str
+    problems: list[str]
+    table_rows: dict[str, int] = field(default_factory=dict)
+    database: str = ""
+
+    def summary(self) -> str:
+        lines = [f"experiment {self.uuid}: {self.status} (saved to {self.database})"]
+        if self.table_rows:
+            lines.append(
+                "tables: " + ", ".join(f"{t} {n} rows" for t, n in sorted(self.table_rows.items()))
+            )
+        lines += [f"problem: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def save_run(run_dir: Path, *, interrupted: bool = False, ansible_version: str = "") -> SavedRun:
+    plan = read_plan(run_dir)
+    events = read_events(run_dir)
+    secrets = _secret_values(plan)
+    experiment, problems, rows = build_experiment(run_dir, plan, events, secrets)
+    status = _status(interrupted, problems, rows, events)
+    experiment.status = status
+    experiment.status_detail = scrub("; ".join(problems), secrets)
+    _attach_run_files(experiment, run_dir, secrets, ansible_version)
+    experiment.save(plan["database"])
+    return SavedRun(
+        uuid=experiment.uuid,
+        status=status,
+        problems=[scrub(p, secrets) for p in problems],
+        table_rows={name: len(t.rows) for name, t in experiment.tables.items()},
+        database=plan["database"],
+    )
+
+
+def build_experiment(
+    run_dir: Path, plan: dict[str, Any], events: list[dict[str, Any]], secrets: frozenset[str]
+) -> tuple[Experiment, list[str], int]:
+    """Everything but the status: tables, parameters, problems found on the way."""
+    window = next((e for e in events if e.get("kind") == "window"), {})
+    hosts = {e["host"]: e for e in events if e.get("kind") == "host"}
+    offsets = {h: float(e.get("clock_offset") or 0.0) for h, e in hosts.items()}
+    experiment = Experiment(
+        plan["description"],
+        uuid=plan["run_id"],
+        started_at=window.get("start_at"),
+        ended_at=window.get("end_at"),
+    )
+    problems: list[str] = []
+    _add_parameters(experiment, plan)
+    _add_hosts(experiment, hosts)
+    failed = _add_failures(experiment, events, problems, secrets)
+
+    samplers = experiment.create_table("samplers", SAMPLER_FIELDS)
+    data_rows = 0
+    last_end = None
+    for m in plan["measurements"]:
+        for host in m["hosts"]:
+            if (host, m["name"]) in failed or (host, "") in failed:
+                continue
+            raw = run_dir / "raw" / host / m["role"]
+            offset = offsets.get(host, 0.0)
+            status = _read_json(raw / "status.json")
+            if status is None:
+                problems.append(f"{m['name']} on {host}: no result (host lost during the run?)")
+                continue
+            row = _sampler_row(host, m["name"], status, offset, window.get("start_at"))
+            samplers.add(*row)
+            if row[4] is not None:
+                last_end = max(last_end or row[4], row[4])
+            problem = _sampler_problem(status, raw)
+            if problem:
+                problems.append(f"{m['name']} on {host}: {problem}")
+            for filename, parse in parsers_for(m["role"]).items():
+                path = raw / filename
+                if not path.exists():
+                    continue
+                for table_name, parsed in parse(path.read_text(errors="replace")).items():
+                    data_rows += _add_rows(experiment, table_name, parsed, host, offset)
+    if last_end is not None and window.get("end_at") and last_end < window["end_at"]:
+        experiment.ended_at = last_end
+    return experiment, problems, data_rows
+
+
+def _add_parameters(experiment: Experiment, plan: dict[str, Any]) -> None:
+    experiment.set_parameter("run", "duration", plan["duration"])
+    for m in plan["measurements"]:
+        prefix = m["role"] + "_"
+        experiment.set_parameter(m["role"], "machine", m["groups"])
+        for name, value in sorted(m["variables"].items()):
+            if name.endswith("_required_commands"):
+                continue
+            experiment.set_parameter(m["role"], name.removeprefix(prefix), value)
+
+
+def _add_hosts(experiment: Experiment, hosts: dict[str, dict[str, Any]]) -> None:
+    table = experiment.create_table("hosts", HOST_FIELDS)
+    for name, event in sorted(hosts.items()):
+        info = event.get("info") or {}
+        table.add(
+            name,
+            ",".join(event.get("groups") or []),
+            float(event.get("clock_offset") or 0.0),
+            float(event.get("clock_uncertainty") or 0.0),
+            info.get("kernel"),
+            info.get("distribution"),
+            info.get("cpu_model"),
+            info.get("cpus"),
+            info.get("memory_kb"),
+        )
+        experiment.add_attachment(
+            "metadata.json", json.dumps(info, indent=1, sort_keys=True), host=name
+        )
+
+
+def _add_failures(
+    experiment: Experiment,
+    events: list[dict[str, Any]],
+    problems: list[str],
+    secrets: frozenset[str],
+) -> set[tuple[str, str]]:
+    table = experiment.create_table("failures", FAILURE_FIELDS)
+    failed = set()
+    for e in events:
+        if e.get("kind") != "failure":
+            continue
+        message = scrub(_failure_message(e), secrets)
+        table.add(e.get("host"), e.get("measurement"), e.get("phase"), e.get("task"), message)
+        what = e.get("measurement") or "run"
+        problems.append(f"{what} on {e.get('host')} failed in {e.get('phase')}: {message}")
+        # A measurement failed before its data existed contributes nothing;
+        # one failed in stop or collect may still have data worth keeping.
+        if e.get("phase") in ("preflight", "setup", "start"):
+            failed.add((e.get("host"), e.get("measurement") or ""))
+    return failed
+
+
+def _failure_message(event: dict[str, Any]) -> str:
+    message = str(event.get("message") or "").strip()
+    stderr = str(event.get("stderr") or "").strip()
+    if stderr and stderr not in message:
+        message = f"{message}: {stderr.splitlines()[-1]}" if message else stderr.splitlines()[-1]
+    return message or "failed"
+
+
+def _sampler_row(
+    host: str, name: str, status: dict[str, Any], offset: float, window_start: float | None
+) -> tuple[Any, ...]:
+    def local(key: str) -> float | None:
+        value = status.get(key)
+        return None if value is None else float(value) - offset
+
+    started = local("started")
+    skew = None if started is None or window_start is None else started - window_start
+    return (
+        host, name, local("scheduled_start"), started, local("ended"), skew,
+        status.get("end_reason"), status.get("returncode"), status.get("user_cpu_s"),
+        status.get("sys_cpu_s"), status.get("max_rss_kb"),
+    )  # fmt: skip
+
+
+def _sampler_problem(status: dict[str, Any], raw: Path) -> str | None:
+    reason = status.get("end_reason")
+    if reason in CLEAN_ENDS or reason in INTERRUPTED_ENDS:
+        return None
+    if reason == "exited":
+        stderr = _tail(raw / "stderr")
+        detail = f": {stderr}" if stderr else ""
+        return f"command ended early with code {status.get('returncode')}{detail}"
+    if reason == "never_released":
+        return "armed but never released (the run stopped before the window)"
+    return f"sampler ended abnormally ({reason}{': ' + status['error'] if 'error' in status else ''})"
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
+def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, offset: float) -> int:
+    """Add a parser's rows with the host, and times moved to the controller's clock."""
+    fields = ("host", *parsed.fields)
+    table = experiment.create_table(name, fields)
+    time_columns = [i for i, f in enumerate(parsed.fields) if f == "time" or f.endswith("_time")]
+    if time_columns and offset:
+        rows = []
+        for row in parsed.rows:
+            values = list(row)
+            for i in time_columns:
+                if values[i] is not None:
+                    values[i] = values[i] - offset
+            rows.append((host, *values))
+    else:
+        rows = [(host, *row) for row in parsed.rows]
+    table.add_many(rows)
+    return len(rows)
+
+
+def _status(
+    interrupted: bool, problems: list[str], data_rows: int, events: list[dict[str, Any]]
+) -> str:
+    if interrupted:
+        return "interrupted"
+    if any(e.get("kind") == "failure" and e.get("phase") == "preflight" for e in events):
+        return "failed"
+    if problems and data_rows == 0:
+        return "failed"
+    return "partial" if problems else "ok"
+
+
+def _attach_run_files(
+    experiment: Experiment, run_dir: Path, secrets: frozenset[str], ansible_version: str
+) -> None:
+    """Keep the raw files and what produced them, secrets masked."""
+    raw_root = run_dir / "raw"
+    for path in sorted(p for p in raw_root.rglob("*") if p.is_file()):
+        host, *rest = path.relative_to(raw_root).parts
+        experiment.add_attachment(
+            "raw/" + "/".join(rest), scrub_bytes(path.read_bytes(), secrets), host=host
+        )
+    for name in ("plan.json", "events.jsonl", CONFIG_FILE):
+        path = run_dir / name
+        if path.exists():
+            experiment.add_attachment(name, scrub_bytes(path.read_bytes(), secrets))
+    experiment.add_attachment(
+        "controller.json", json.dumps(controller_metadata(ansible_version), indent=1)
+    )
+
+
+def controller_metadata(ansible_version: str) -> dict[str, Any]:
+    return {
+        "tool_version": __version__,
+        "tool_commit": _git_commit(),
+        "ansible_version": ansible_version,
+        "python": platform.python_version(),
+        "controller": socket.gethostname(),
+        "saved_at": time.time(),
+    }
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _secret_values(plan: dict[str, Any]) -> frozenset[str]:
+    """Secrets are what secure.yaml holds; read it again rather than keep it anywhere."""
+    secure = plan.get("secure_file")
+    if not secure:
+        return frozenset()
+    try:
+        data = yaml.safe_load(Path(secure).read_text())
+    except (OSError, yaml.YAMLError):
+        return frozenset()
+    return frozenset(_leaves(data))
+
+
+def _leaves(data: Any) -> list[str]:
+    if isinstance(data, dict):
+        return [leaf for v in data.values() for leaf in _leaves(v)]
+    if isinstance(data, list):
+        return [leaf for v in data for leaf in _leaves(v)]
+    if data is None or isinstance(data, bool):
+        return []
+    return [str(data)]
+

@@ -1,0 +1,67 @@
+"""Load and check the config, then plan the run (controller side).
+
+Thin: the work is in collector.config and collector.plan, shared with
+``python -m collector run``.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+from ansible.plugins.action import ActionBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from collector.config import load_config  # noqa: E402
+from collector.errors import CollectorError  # noqa: E402
+from collector.plan import make_plan, write_plan  # noqa: E402
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(
+        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets")
+    )
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        overrides = {}
+        if args.get("duration") not in (None, ""):
+            overrides["duration"] = _number(args["duration"])
+        if args.get("description") not in (None, ""):
+            overrides["description"] = str(args["description"])
+        inventory = task_vars.get("ansible_inventory_sources") or ["the inventory"]
+        try:
+            config = load_config(
+                Path(args["config"]) if args.get("config") else None,
+                Path(args["secure"]) if args.get("secure") else None,
+                overrides=overrides,
+            )
+            plan = make_plan(
+                config,
+                task_vars["groups"],
+                str(args.get("run_id") or uuid.uuid4()),
+                inventory_name=", ".join(str(i) for i in inventory),
+                with_secrets=bool(args.get("with_secrets")),
+            )
+            if not args.get("with_secrets"):
+                write_plan(plan, config, resume=bool(args.get("resume")))
+        except CollectorError as e:
+            result.update(failed=True, msg=str(e))
+            return result
+        lines = [f"run {plan['run_id']}: {len(plan['measurements'])} measurement(s) on "
+                 f"{len(plan['hosts'])} host(s), {plan['duration']} s window"]
+        lines += plan["notes"]
+        result.update(changed=False, plan=plan, msg="\n".join(lines))
+        return result
+
+
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value  # the config check reports it with its key path
+    return int(number) if number.is_integer() else number

@@ -1,0 +1,35 @@
+"""Schedule the measurement window, or wait for it to close (controller side)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ansible.plugins.action import ActionBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from collector.events import append_event  # noqa: E402
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("run_dir", "action", "duration", "lead", "until"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        if args["action"] == "schedule":
+            start_at = time.time() + float(args.get("lead", 2.0))
+            end_at = start_at + float(args["duration"])
+            append_event(Path(args["run_dir"]), {"kind": "window", "start_at": start_at, "end_at": end_at})
+            result.update(changed=False, start_at=start_at, end_at=end_at)
+        elif args["action"] == "wait":
+            until = float(args["until"])
+            while (left := until - time.time()) > 0:
+                time.sleep(min(left, 0.5))
+            result.update(changed=False, waited_until=until)
+        else:
+            result.update(failed=True, msg=f"unknown action {args['action']!r}")
+        return result
