@@ -218,7 +218,9 @@ def _sampler_problem(status: dict[str, Any], raw: Path) -> str | None:
         return f"command ended early with code {status.get('returncode')}{detail}"
     if reason == "never_released":
         return "armed but never released (the run stopped before the window)"
-    return f"sampler ended abnormally ({reason}{': ' + status['error'] if 'error' in status else ''})"
+    return (
+        f"sampler ended abnormally ({reason}{': ' + status['error'] if 'error' in status else ''})"
+    )
 
 
 def _tail(path: Path) -> str:
@@ -329,4 +331,3 @@ def _leaves(data: Any) -> list[str]:
     if data is None or isinstance(data, bool):
         return []
     return [str(data)]
-

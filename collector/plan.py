@@ -94,8 +94,8 @@ def write_plan(plan: Mapping[str, Any], config: Config, *, resume: bool) -> Path
     A new run never reuses a directory: an old one would mix two runs' files.
     """
     run_dir = Path(plan["run_dir"])
-    if run_dir.exists() and not resume and any(run_dir.iterdir()):
-        raise StoreError(f"run directory {run_dir} already exists; use a new run id")
+    if (run_dir / PLAN_FILE).exists() and not resume:
+        raise StoreError(f"run directory {run_dir} is in use already; use a new run id")
     (run_dir / "raw").mkdir(parents=True, exist_ok=True)
     _write_json(run_dir / CONFIG_FILE, config.redacted())
     path = run_dir / PLAN_FILE
@@ -116,4 +116,3 @@ def read_plan(run_dir: Path) -> dict[str, Any]:
         raise StoreError(f"{run_dir} is not a run directory (no {PLAN_FILE})") from None
     except json.JSONDecodeError as e:
         raise StoreError(f"{run_dir / PLAN_FILE}: unreadable plan ({e.msg})") from None
-

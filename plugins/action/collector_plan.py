@@ -14,9 +14,9 @@ from ansible.plugins.action import ActionBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.config import load_config  # noqa: E402
-from collector.errors import CollectorError  # noqa: E402
-from collector.plan import make_plan, write_plan  # noqa: E402
+from collector.config import load_config
+from collector.errors import CollectorError
+from collector.plan import make_plan, write_plan
 
 
 class ActionModule(ActionBase):
@@ -52,8 +52,10 @@ class ActionModule(ActionBase):
         except CollectorError as e:
             result.update(failed=True, msg=str(e))
             return result
-        lines = [f"run {plan['run_id']}: {len(plan['measurements'])} measurement(s) on "
-                 f"{len(plan['hosts'])} host(s), {plan['duration']} s window"]
+        lines = [
+            f"run {plan['run_id']}: {len(plan['measurements'])} measurement(s) on "
+            f"{len(plan['hosts'])} host(s), {plan['duration']} s window"
+        ]
         lines += plan["notes"]
         result.update(changed=False, plan=plan, msg="\n".join(lines))
         return result

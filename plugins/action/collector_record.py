@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.events import append_event  # noqa: E402
+from collector.events import append_event
 
 
 class ActionModule(ActionBase):

@@ -14,8 +14,8 @@ from ansible.release import __version__ as ansible_version
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.errors import CollectorError  # noqa: E402
-from collector.ingest import save_run  # noqa: E402
+from collector.errors import CollectorError
+from collector.ingest import save_run
 
 
 class ActionModule(ActionBase):

@@ -10,12 +10,12 @@ from ansible.plugins.action import ActionBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.events import append_event  # noqa: E402
+from collector.events import append_event
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("run_dir", "action", "duration", "lead", "until"))
+    _VALID_ARGS = frozenset(("run_dir", "action", "duration", "lead", "end_at"))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -23,10 +23,12 @@ class ActionModule(ActionBase):
         if args["action"] == "schedule":
             start_at = time.time() + float(args.get("lead", 2.0))
             end_at = start_at + float(args["duration"])
-            append_event(Path(args["run_dir"]), {"kind": "window", "start_at": start_at, "end_at": end_at})
+            append_event(
+                Path(args["run_dir"]), {"kind": "window", "start_at": start_at, "end_at": end_at}
+            )
             result.update(changed=False, start_at=start_at, end_at=end_at)
         elif args["action"] == "wait":
-            until = float(args["until"])
+            until = float(args["end_at"])
             while (left := until - time.time()) > 0:
                 time.sleep(min(left, 0.5))
             result.update(changed=False, waited_until=until)

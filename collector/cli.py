@@ -1,0 +1,189 @@
+"""``python -m collector``: argument parsing and printing, nothing else.
+
+Every command's work is in its own module; errors the user can act on are
+CollectorErrors, printed on one line with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from collector import store
+from collector.config import load_config
+from collector.errors import CollectorError
+from collector.summary import summarize
+
+
+def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(out)
+        return 2
+    try:
+        return int(args.func(args, out) or 0)
+    except CollectorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m collector",
+        description="Run SPICE streaming benchmarks and look at their results.",
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one experiment through ansible-runner")
+    _config_options(run)
+    run.add_argument(
+        "-i", "--inventory", type=Path, help="inventory (default: inventory/local.yml)"
+    )
+    run.add_argument("--duration", type=float, help="seconds of the measurement window")
+    run.add_argument("-d", "--description", help="what this experiment is about")
+    run.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
+    run.set_defaults(func=_cmd_run)
+
+    lst = sub.add_parser("list", help="list the experiments of the local database")
+    _db_options(lst)
+    lst.set_defaults(func=_cmd_list)
+
+    show = sub.add_parser("show", help="show one experiment and its figures")
+    show.add_argument("uuid", help="experiment UUID, or a unique prefix of it (4+ characters)")
+    _db_options(show)
+    show.set_defaults(func=_cmd_show)
+
+    save = sub.add_parser(
+        "save", help="save a run directory as an experiment (after ansible-playbook was cut short)"
+    )
+    save.add_argument("run_dir", type=Path, help="results/runs/<uuid>")
+    save.add_argument("--interrupted", action="store_true", help="record it as interrupted")
+    save.set_defaults(func=_cmd_save)
+    return parser
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", type=Path, help="benchmark.yaml to use")
+    p.add_argument("--secure", type=Path, help="secure.yaml to merge (default: beside the config)")
+
+
+def _db_options(p: argparse.ArgumentParser) -> None:
+    _config_options(p)
+    p.add_argument(
+        "--db", type=Path, help="SQLite database (default: the config's databases.local)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def _database(args: argparse.Namespace) -> Path:
+    if args.db is not None:
+        return args.db
+    return load_config(args.config, args.secure).local_database
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.run import RunRequest, run_experiment  # ansible-runner loads slowly
+
+    outcome = run_experiment(
+        RunRequest(
+            config=args.config,
+            secure=args.secure,
+            inventory=args.inventory,
+            duration=args.duration,
+            description=args.description,
+            verbose=args.verbose,
+        ),
+        out=out,
+    )
+    return outcome.exit_code
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    database = _database(args)
+    if not database.exists():
+        experiments: list[dict[str, Any]] = []
+    else:
+        experiments = store.list_experiments(database)
+    if args.json:
+        json.dump(experiments, out, indent=1)
+        out.write("\n")
+        return 0
+    if not experiments:
+        print(f"no experiments in {database}", file=out)
+        return 0
+    print(
+        f"{'UUID':36}  {'STARTED (UTC)':19}  {'SECONDS':>7}  {'STATUS':11}  DESCRIPTION", file=out
+    )
+    for e in experiments:
+        seconds = f"{e['duration']:.1f}" if e.get("duration") is not None else "-"
+        print(
+            f"{e['uuid']:36}  {_when(e.get('started_at')):19}  {seconds:>7}  "
+            f"{e['status'] + ('*' if e.get('imported') else ''):11}  {e.get('description') or ''}",
+            file=out,
+        )
+    print("(* uploaded)", file=out) if any(e.get("imported") for e in experiments) else None
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    database = _database(args)
+    experiment = store.get_experiment(database, args.uuid)
+    experiment["figures"] = summarize(database, experiment["uuid"], experiment["tables"])
+    if args.json:
+        json.dump(experiment, out, indent=1, default=str)
+        out.write("\n")
+        return 0
+    e = experiment
+    print(f"experiment   {e['uuid']}", file=out)
+    print(f"description  {e.get('description') or ''}", file=out)
+    print(f"status       {e['status']}{' (uploaded)' if e.get('imported') else ''}", file=out)
+    for problem in filter(None, (e.get("status_detail") or "").split("; ")):
+        print(f"  problem    {problem}", file=out)
+    print(f"started      {_when(e.get('started_at'))} UTC", file=out)
+    if e.get("duration") is not None:
+        print(f"duration     {e['duration']:.1f} s", file=out)
+    print("parameters", file=out)
+    for p in e["parameters"]:
+        print(f"  {p['measurement']}.{p['name']} = {json.dumps(p['value'])}", file=out)
+    print("tables", file=out)
+    for name, count in sorted(e["tables"].items()):
+        print(f"  {name:20} {count} rows", file=out)
+    print("attachments", file=out)
+    for a in e["attachments"]:
+        host = f" [{a['host']}]" if a.get("host") else ""
+        print(f"  {a['name']}{host} ({a['size']} bytes)", file=out)
+    for section, figures in e["figures"].items():
+        print(f"figures: {section}", file=out)
+        for key, value in figures.items():
+            if isinstance(value, dict):
+                shown = ", ".join(f"{k}={v}" for k, v in value.items())
+                print(f"  {key}: {shown}", file=out)
+            else:
+                print(f"  {key} = {value}", file=out)
+    return 0
+
+
+def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:
+    from ansible.release import __version__ as ansible_version
+
+    from collector.ingest import save_run
+
+    saved = save_run(args.run_dir, interrupted=args.interrupted, ansible_version=ansible_version)
+    print(saved.summary(), file=out)
+    return 0 if saved.status == "ok" else 1
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
