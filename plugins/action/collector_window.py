@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,11 @@ class ActionModule(ActionBase):
             result.update(changed=False, start_at=start_at, end_at=end_at)
         elif args["action"] == "wait":
             until = float(args["end_at"])
-            while (left := until - time.time()) > 0:
-                time.sleep(min(left, 0.5))
+            # Ansible's workers run in sessions of their own: if the playbook
+            # is killed (ansible-runner cancels with SIGKILL), stop waiting.
+            parent = os.getppid()
+            while (left := until - time.time()) > 0 and os.getppid() == parent:
+                time.sleep(min(left, 0.2))
             result.update(changed=False, waited_until=until)
         else:
             result.update(failed=True, msg=f"unknown action {args['action']!r}")

@@ -52,7 +52,12 @@ def alive(pid):
         return False
     except PermissionError:
         return True
-    return True
+    # A zombie (its parent, often init in a container, has not reaped it) is dead.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def read_pid(path):
