@@ -53,7 +53,7 @@ def test_system_real_output(fixture_text):
     interfaces = set(samples[0]["net"])
     assert {r["interface"] for r in net} == interfaces
     assert len(net) == len(rows) * len(interfaces)
-    eth = [r for r in net if r["interface"] == "eth0"][0]
+    eth = next(r for r in net if r["interface"] == "eth0")
     assert eth["rx_bytes"] == second["net"]["eth0"][0]
 
 

@@ -12,13 +12,31 @@ import subprocess
 
 # Packages whose versions matter when comparing streaming results.
 PACKAGES = [
-    "qemu-system-x86", "qemu-system-x86_64", "qemu-kvm", "qemu-system-common",
-    "libspice-server1", "spice-server", "libspice-client-gtk-3.0-5", "spice-gtk",
-    "spice-gtk3", "virt-viewer", "spice-vdagent", "spice-streaming-agent",
-    "xserver-xspice", "xserver-xorg-video-qxl", "libvirt-daemon", "libvirt-daemon-system",
-    "gstreamer1.0-plugins-base", "gstreamer1.0-plugins-good", "gstreamer1.0-plugins-bad",
-    "gstreamer1.0-plugins-ugly", "gstreamer1.0-libav", "gstreamer1-plugins-base",
-    "gstreamer1-plugins-good", "mesa-va-drivers", "intel-media-va-driver",
+    "qemu-system-x86",
+    "qemu-system-x86_64",
+    "qemu-kvm",
+    "qemu-system-common",
+    "libspice-server1",
+    "spice-server",
+    "libspice-client-gtk-3.0-5",
+    "spice-gtk",
+    "spice-gtk3",
+    "virt-viewer",
+    "spice-vdagent",
+    "spice-streaming-agent",
+    "xserver-xspice",
+    "xserver-xorg-video-qxl",
+    "libvirt-daemon",
+    "libvirt-daemon-system",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
+    "gstreamer1.0-plugins-bad",
+    "gstreamer1.0-plugins-ugly",
+    "gstreamer1.0-libav",
+    "gstreamer1-plugins-base",
+    "gstreamer1-plugins-good",
+    "mesa-va-drivers",
+    "intel-media-va-driver",
 ]
 
 
@@ -67,14 +85,14 @@ def memory_kb():
 
 def packages():
     found = {}
-    out = run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\n"] + PACKAGES)
+    out = run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\n", *PACKAGES])
     if out is not None:
         for line in out.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[2] == "installed":
                 found[parts[0]] = parts[1]
         return found
-    out = run(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n"] + PACKAGES)
+    out = run(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", *PACKAGES])
     for line in (out or "").splitlines():
         parts = line.split()
         if len(parts) == 2:
@@ -85,19 +103,23 @@ def packages():
 def main():
     uname = platform.uname()
     release = os_release()
-    print(json.dumps({
-        "hostname": uname.node,
-        "kernel": uname.release,
-        "kernel_version": uname.version,
-        "architecture": uname.machine,
-        "distribution": release.get("PRETTY_NAME", ""),
-        "os_release": release,
-        "cpu_model": cpu_model(),
-        "cpus": os.cpu_count(),
-        "memory_kb": memory_kb(),
-        "python": platform.python_version(),
-        "packages": packages(),
-    }))
+    print(
+        json.dumps(
+            {
+                "hostname": uname.node,
+                "kernel": uname.release,
+                "kernel_version": uname.version,
+                "architecture": uname.machine,
+                "distribution": release.get("PRETTY_NAME", ""),
+                "os_release": release,
+                "cpu_model": cpu_model(),
+                "cpus": os.cpu_count(),
+                "memory_kb": memory_kb(),
+                "python": platform.python_version(),
+                "packages": packages(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

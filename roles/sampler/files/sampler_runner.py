@@ -14,6 +14,7 @@ The command runs in its own process group and dies with the runner
 """
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -176,10 +177,8 @@ class Runner:
         return reason, wait_status, usage
 
     def end(self, proc, pipe, out, pending):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.time() + 3
         while True:
             if pipe is not None:
@@ -190,10 +189,8 @@ class Runner:
             if pid:
                 break
             if time.time() > deadline:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 pid, wait_status, usage = os.wait4(proc.pid, 0)
                 break
         if pipe is not None:
@@ -271,19 +268,15 @@ def cmd_arm(args):
         print("a sampler is already armed in %s" % args.dir, file=sys.stderr)
         return 1
     for name in (STATUS, SAMPLER_PID, "output", "stderr"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(args.dir, name))
-        except FileNotFoundError:
-            pass
     detached = daemonize(args.dir)
     if detached is None:  # the daemon
         try:
             Runner(args).run()
         finally:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(args.dir, RUNNER_PID))
-            except FileNotFoundError:
-                pass
         os._exit(0)
     print(json.dumps({"armed": detached, "dir": args.dir}))
     return 0 if detached else 1
@@ -318,10 +311,8 @@ def cmd_stop(args):
             return 0
         time.sleep(POLL)
     kill_group(read_pid(os.path.join(args.dir, SAMPLER_PID)))
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(runner, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     write_json(status_path, {"end_reason": "killed", "ended": time.time()})
     print(json.dumps({"changed": True, "state": "killed"}))
     return 0
@@ -329,10 +320,8 @@ def cmd_stop(args):
 
 def kill_group(pgid):
     if pgid:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def main(argv=None):

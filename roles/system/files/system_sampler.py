@@ -5,6 +5,7 @@ Raw cumulative counters, not rates: the controller's parser computes rates, so
 a parser fix can re-read an old run. Standard library only, Python 3.6+.
 """
 
+import contextlib
 import json
 import sys
 import time
@@ -72,7 +73,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
         main(sys.argv)
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass
