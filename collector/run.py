@@ -9,10 +9,13 @@ the playbook, then ``playbooks/stop.yml`` finishes the run).
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,11 +27,16 @@ from collector.config import Config, load_config
 from collector.errors import CollectorError, StoreError
 from collector.paths import DEFAULT_INVENTORY, PLAYBOOKS_DIR, PROJECT_ROOT
 from collector.plan import run_dir_for
+from collector.secrets import scrub_bytes
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # partial or failed experiment
 EXIT_NO_EXPERIMENT = 2
 EXIT_INTERRUPTED = 130
+
+# ansible-runner writes the whole environment into its artifacts; variables
+# like these (PGPASSWORD, API tokens) are kept from the playbook's environment.
+SECRET_ENV = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY", re.IGNORECASE)
 
 
 @dataclass
@@ -97,11 +105,45 @@ def run_experiment(request: RunRequest, *, out: TextIO = sys.stdout) -> RunOutco
     progress = _Progress(out, verbose=request.verbose)
     print(f"run {run_id}: {config.description or '(no description)'}", file=out, flush=True)
 
-    with _Interrupt(out) as interrupt:
-        _play("benchmark.yml", run_dir / "runner", inventory, extravars, progress, interrupt.cancel)
-        if interrupt.requested:
-            _play("stop.yml", run_dir / "runner-stop", inventory, extravars, progress, None)
+    secrets = config.secret_values()
+    with _Interrupt(out) as interrupt, _without_secret_environment():
+        try:
+            _play(
+                "benchmark.yml",
+                run_dir / "runner",
+                inventory,
+                extravars,
+                progress,
+                interrupt.cancel,
+            )
+            if interrupt.requested:
+                _play("stop.yml", run_dir / "runner-stop", inventory, extravars, progress, None)
+        finally:
+            _scrub_tree(run_dir, secrets)
     return _outcome(config, run_id, interrupted=interrupt.requested, out=out)
+
+
+@contextmanager
+def _without_secret_environment() -> Iterator[None]:
+    saved = {k: v for k, v in os.environ.items() if SECRET_ENV.search(k)}
+    for key in saved:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _scrub_tree(directory: Path, secrets: frozenset[str]) -> None:
+    """Belt and braces: mask any secret that reached a file Ansible or runner wrote."""
+    if not secrets or not directory.exists():
+        return
+    for path in directory.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            cleaned = scrub_bytes(content, secrets)
+            if cleaned != content:
+                path.write_bytes(cleaned)
 
 
 def _extravars(config: Config, run_id: str, overrides: dict[str, Any]) -> dict[str, Any]:

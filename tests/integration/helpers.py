@@ -45,10 +45,13 @@ def playbook(*args: str, playbook_file: str = "playbooks/benchmark.yml", timeout
     )  # fmt: skip
 
 
-def collector(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def collector(
+    *args: str, timeout: float = 300, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "collector", *args],
-        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT, env={**env(), **(extra_env or {})}, capture_output=True, text=True,
+        timeout=timeout, check=False,
     )  # fmt: skip
 
 

@@ -64,7 +64,8 @@ def test_secrets_stay_out_of_database_run_files_and_output(tmp_path):
     (tmp_path / "secure.yaml").write_text(
         f"databases:\n  remote:\n    password: {secret}\n    user: bench\n"
     )
-    result = collector("run", "-c", str(config), "-v")
+    env_secret = "pg-env-Secret-4711"
+    result = collector("run", "-c", str(config), "-v", extra_env={"PGPASSWORD": env_secret})
     assert result.returncode == 0, result.stdout[-3000:]
     experiment = only_experiment(config)
     assert secret not in result.stdout + result.stderr
@@ -73,6 +74,7 @@ def test_secrets_stay_out_of_database_run_files_and_output(tmp_path):
     for path in run_dir(config, experiment["uuid"]).rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+            assert env_secret.encode() not in path.read_bytes(), path
     config_json = store.read_attachment(database(config), experiment["uuid"], "config.json")
     assert b"********" in config_json
 
