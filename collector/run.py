@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sys
 import uuid
@@ -165,7 +166,7 @@ def _play(
 ) -> None:
     # A fresh private directory per playbook: runner keeps old env/ files.
     private_dir.mkdir(parents=True, exist_ok=False)
-    ansible_runner.run(
+    result = ansible_runner.run(
         private_data_dir=str(private_dir),
         project_dir=str(PROJECT_ROOT),
         playbook=str(PLAYBOOKS_DIR / playbook),
@@ -175,12 +176,33 @@ def _play(
             "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
             "PYTHONUNBUFFERED": "1",
+            # runner finds ansible-playbook on PATH: this environment's first,
+            # also when the virtualenv is not activated.
+            "PATH": f"{_ansible_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
         },
         settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
         event_handler=progress.event,
         cancel_callback=cancel,
         quiet=True,
     )
+    if result.rc not in (0, 2, 4, 254) or result.status == "error":
+        # ansible-playbook itself did not run properly: show why.
+        tail = result.stdout.read().strip().splitlines()[-5:] if result.stdout else []
+        for line in tail:
+            print(f"   {line}", file=progress.out, flush=True)
+
+
+def _ansible_bin() -> str:
+    """The directory of this Python environment's ansible-playbook."""
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    if beside.exists():
+        return str(beside.parent)
+    found = shutil.which("ansible-playbook")
+    if found is None:
+        raise CollectorError(
+            "ansible-playbook not found: install ansible-core in this Python environment"
+        )
+    return str(Path(found).parent)
 
 
 def _outcome(config: Config, run_id: str, *, interrupted: bool, out: TextIO) -> RunOutcome:

@@ -31,9 +31,13 @@ def write_config(directory: Path, measurements: list[Any], **extra: Any) -> Path
     return path
 
 
-def env() -> dict[str, str]:
+def env(*, venv_on_path: bool = False) -> dict[str, str]:
+    """The test's environment; the virtualenv is not activated unless asked for,
+    as for a user who runs .venv/bin/python -m collector."""
     e = dict(os.environ)
-    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
+    venv = str(BIN)
+    path = [p for p in e.get("PATH", "").split(os.pathsep) if p and p != venv]
+    e["PATH"] = os.pathsep.join([venv, *path] if venv_on_path else path)
     e["ANSIBLE_NOCOLOR"] = "1"
     return e
 
@@ -41,7 +45,8 @@ def env() -> dict[str, str]:
 def playbook(*args: str, playbook_file: str = "playbooks/benchmark.yml", timeout: float = 300):
     return subprocess.run(
         [str(BIN / "ansible-playbook"), playbook_file, *args],
-        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT, env=env(venv_on_path=True), capture_output=True, text=True,
+        timeout=timeout, check=False,
     )  # fmt: skip
 
 
