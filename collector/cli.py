@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from collector import store
 from collector.config import load_config
 from collector.errors import CollectorError
+from collector.roles import display_path
 from collector.summary import summarize
 
 
@@ -54,14 +55,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
     run.set_defaults(func=_cmd_run)
 
-    lst = sub.add_parser("list", help="list the experiments of the local database")
+    lst = sub.add_parser("list", help="list the experiments of the local or shared database")
     _db_options(lst)
+    lst.add_argument(
+        "--remote", action="store_true", help="list the shared PostgreSQL database instead"
+    )
     lst.set_defaults(func=_cmd_list)
 
     show = sub.add_parser("show", help="show one experiment and its figures")
     show.add_argument("uuid", help="experiment UUID, or a unique prefix of it (4+ characters)")
     _db_options(show)
     show.set_defaults(func=_cmd_show)
+
+    upload = sub.add_parser(
+        "upload", help="push experiments not uploaded yet to the shared PostgreSQL database"
+    )
+    _config_options(upload)
+    upload.add_argument("--db", type=Path, help="SQLite database (default: databases.local)")
+    upload.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
+    upload.add_argument("--experiment", metavar="UUID", help="upload this experiment only")
+    upload.set_defaults(func=_cmd_upload)
 
     save = sub.add_parser(
         "save", help="save a run directory as an experiment (after ansible-playbook was cut short)"
@@ -109,6 +122,8 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    if args.remote or str(args.db) == "postgresql":
+        return _list_remote(args, out)
     database = _database(args)
     if not database.exists():
         experiments: list[dict[str, Any]] = []
@@ -171,6 +186,57 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 print(f"  {key} = {value}", file=out)
     return 0
+
+
+def _list_remote(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.remote import RemoteSettings
+    from collector.upload import remote_experiments
+
+    config = load_config(args.config, args.secure)
+    settings = RemoteSettings.from_config(config.remote_database, display_path(config.path))
+    experiments = remote_experiments(settings)
+    if args.json:
+        json.dump(experiments, out, indent=1, default=str)
+        out.write("\n")
+        return 0
+    if not experiments:
+        print(f"no experiments in {settings.describe()}", file=out)
+        return 0
+    print(f"{'UUID':36}  {'STARTED (UTC)':19}  {'STATUS':11}  {'ROWS':>9}  UPLOADED BY", file=out)
+    for e in experiments:
+        print(
+            f"{e['uuid']:36}  {_when(e.get('started_at')):19}  {e['status']:11}  "
+            f"{e['rows']:>9}  {e.get('uploaded_by') or ''}  {e.get('description') or ''}",
+            file=out,
+        )
+    return 0
+
+
+def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.remote import RemoteSettings
+    from collector.upload import pending, upload
+
+    config = load_config(args.config, args.secure)
+    database = args.db if args.db is not None else config.local_database
+    if args.dry_run:
+        uuids = pending(database, args.experiment)
+        for uuid in uuids:
+            e = store.get_experiment(database, uuid)
+            print(f"would upload {uuid}  {e['status']:11}  {e.get('description') or ''}", file=out)
+        print(f"{len(uuids)} experiment(s) to upload from {database}", file=out)
+        return 0
+    settings = RemoteSettings.from_config(config.remote_database, display_path(config.path))
+    report = upload(
+        database, settings, only=args.experiment, progress=lambda m: print(m, file=out, flush=True)
+    )
+    rate = f", {report.rows / report.seconds:,.0f} rows/s" if report.seconds and report.rows else ""
+    print(
+        f"uploaded {len(report.uploaded)} experiment(s), {report.rows} rows in "
+        f"{report.seconds:.1f} s{rate}; {len(report.already_there)} already there; "
+        f"{len(report.failed)} failed",
+        file=out,
+    )
+    return 0 if report.ok else 1
 
 
 def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:

@@ -594,3 +594,170 @@ def mark_imported(database: str | Path, uuids: Iterable[str]) -> int:
             if cursor.rowcount != 1:
                 raise StoreError(f"no experiment {uuid!r} in {path}")
     return len(wanted)
+
+
+# --- streaming reads (export, upload) -----------------------------------------------------
+
+
+# COPY text format, built by SQLite itself: an upload of a million rows must
+# not pay for a Python call per value. Each column gets the cheapest printf
+# conversion its values allow in this experiment; a column with NULLs, mixed
+# types or characters to escape gets the general expression. REALs keep 17
+# significant digits, so timestamps survive exactly.
+_COPY_ANY = """CASE typeof("{c}")
+    WHEN 'null' THEN '\\N'
+    WHEN 'integer' THEN CAST("{c}" AS TEXT)
+    WHEN 'real' THEN printf('%!.17g', "{c}")
+    WHEN 'text' THEN {text}
+    ELSE '\\\\x' || hex("{c}") END"""
+_COPY_TEXT = """replace(replace(replace(replace("{c}", '\\', '\\\\'),
+    char(9), '\\t'), char(10), '\\n'), char(13), '\\r')"""
+_COPY_NEEDS_ESCAPE = """sum(instr("{c}", char(9)) + instr("{c}", char(10))
+    + instr("{c}", char(13)) + instr("{c}", '\\'))"""
+# SQLite caps a function's arguments (127 by default).
+_PRINTF_ARGS = 100
+
+
+class ExperimentReader:
+    """Read-only access to whole experiments over one connection, for export and upload.
+
+    Unlike the functions above it streams table rows, so an experiment of
+    millions of rows never sits in memory.
+    """
+
+    def __init__(self, database: str | Path) -> None:
+        self.path = Path(database)
+        self._conn = open_database(self.path, create=False)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ExperimentReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def resolve(self, uuid_or_prefix: str) -> str:
+        return _resolve_uuid(self._conn, self.path, uuid_or_prefix)
+
+    def pending(self) -> list[str]:
+        """Experiments not uploaded yet, oldest first."""
+        rows = self._conn.execute(
+            "SELECT uuid FROM experiments WHERE imported = 0 ORDER BY created_at, uuid"
+        )
+        return [uuid for (uuid,) in rows]
+
+    def experiment(self, uuid: str) -> dict[str, Any]:
+        row = self._conn.execute(
+            "SELECT uuid, description, status, status_detail, started_at, ended_at, sweep_id, "
+            "created_at, imported FROM experiments WHERE uuid = ?",
+            (uuid,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no experiment {uuid!r} in {self.path}")
+        keys = ("uuid", "description", "status", "status_detail", "started_at", "ended_at",
+                "sweep_id", "created_at", "imported")  # fmt: skip
+        return dict(zip(keys, row, strict=True))
+
+    def parameters(self, uuid: str) -> list[tuple[str, str, str]]:
+        """(measurement, name, value as JSON text)."""
+        return self._conn.execute(
+            "SELECT measurement, name, value FROM parameters WHERE experiment_uuid = ? "
+            "ORDER BY rowid",
+            (uuid,),
+        ).fetchall()
+
+    def attachments(self, uuid: str) -> Iterator[tuple[str, str | None, str, bytes, int]]:
+        """(name, host, media_type, content, size), one at a time."""
+        cursor = self._conn.execute(
+            "SELECT name, host, media_type, content, size FROM attachments "
+            "WHERE experiment_uuid = ? ORDER BY rowid",
+            (uuid,),
+        )
+        for name, host, media_type, content, size in cursor:
+            yield name, host, media_type, bytes(content), size
+
+    def tables(self, uuid: str) -> list[tuple[str, int]]:
+        """(table name, row count) of the experiment's measurement tables."""
+        rows = self._conn.execute(
+            "SELECT table_name, row_count FROM experiment_tables WHERE experiment_uuid = ? "
+            "ORDER BY rowid",
+            (uuid,),
+        ).fetchall()
+        return [(validate_table_name(name), count) for name, count in rows]
+
+    def columns(self, table: str) -> list[tuple[str, str | None]]:
+        """(column, declared type) of a measurement table, in order, without experiment_uuid."""
+        name = validate_table_name(table)
+        declared = dict(
+            self._conn.execute(
+                "SELECT column_name, column_type FROM table_columns WHERE table_name = ?", (name,)
+            ).fetchall()
+        )
+        return [
+            (validate_field_name(c), declared.get(c))
+            for c in _physical_columns(self._conn, name)
+            if c != "experiment_uuid"
+        ]
+
+    def copy_lines(
+        self, table: str, uuid: str, columns: list[str], *, lead: str = "", batch: int = 20000
+    ) -> Iterator[str]:
+        """The experiment's rows as PostgreSQL COPY text-format lines, in batches.
+
+        ``lead`` is put before every line as is (e.g. the uuid column and a tab).
+        """
+        name = validate_table_name(table)
+        columns = [validate_field_name(c) for c in columns]
+        if "%" in lead:
+            raise ValueError("lead must not contain %")
+        formats, args = self._copy_fields(name, uuid, columns)
+        groups = [
+            (lead if i == 0 else "") + "\t".join(formats[i : i + _PRINTF_ARGS])
+            for i in range(0, len(columns), _PRINTF_ARGS)
+        ]
+        expression = " || char(9) || ".join(
+            f"printf(?, {', '.join(args[i : i + _PRINTF_ARGS])})"
+            for i in range(0, len(columns), _PRINTF_ARGS)
+        )
+        cursor = self._conn.execute(
+            f'SELECT {expression} FROM "{name}" WHERE experiment_uuid = ? ORDER BY rowid',
+            (*groups, uuid),
+        )
+        while rows := cursor.fetchmany(batch):
+            yield "".join(line + "\n" for (line,) in rows)
+
+    def _copy_fields(
+        self, table: str, uuid: str, columns: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """printf conversion and argument per column, from one scan of the rows."""
+        where = f'FROM "{table}" WHERE experiment_uuid = ?'
+        # min = max: one storage type and no NULL ('null' is a type too).
+        kinds = self._conn.execute(
+            "SELECT "
+            + ", ".join(f'min(typeof("{c}")), max(typeof("{c}"))' for c in columns)
+            + f" {where}",
+            (uuid,),
+        ).fetchone()
+        single = {
+            c: kinds[2 * i] for i, c in enumerate(columns) if kinds[2 * i] == kinds[2 * i + 1]
+        }
+        texts = [c for c, kind in single.items() if kind == "text"]
+        if texts:
+            escapes = self._conn.execute(
+                "SELECT " + ", ".join(_COPY_NEEDS_ESCAPE.format(c=c) for c in texts) + f" {where}",
+                (uuid,),
+            ).fetchone()
+            for c, count in zip(texts, escapes, strict=True):
+                if count:
+                    del single[c]
+        formats, args = [], []
+        for c in columns:
+            kind = single.get(c)
+            formats.append({"real": "%!.17g", "integer": "%d", "text": "%s"}.get(kind, "%s"))
+            if kind in ("real", "integer", "text"):
+                args.append(f'"{c}"')
+            else:
+                args.append(_COPY_ANY.format(c=c, text=_COPY_TEXT.format(c=c)))
+        return formats, args

@@ -1,0 +1,432 @@
+"""Upload to a real PostgreSQL server that the tests start themselves.
+
+Covers exactly-once under faults (a crash after the remote commit, a backend
+killed mid-experiment, concurrent uploads), schema creation and upgrade, and
+every error a user can meet, through the real CLI where it matters.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import uuid as uuidlib
+from pathlib import Path
+
+import psycopg2
+import pytest
+import yaml
+
+from collector import store
+from collector.experiment import Experiment
+from collector.pgschema import SCHEMA_VERSION, ensure_schema
+from collector.remote import RemoteError, RemoteSettings, connect
+from collector.upload import upload
+from tests.conftest import require
+from tests.integration.helpers import ROOT, env
+from tests.pgserver import PgServer, find_bindir
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "up-Secret-pw-2718"
+
+
+@pytest.fixture(scope="module")
+def server():
+    require(find_bindir() is not None, "PostgreSQL server binaries (initdb) are not installed")
+    pg = PgServer().start()
+    pg.create_user("bench", PASSWORD)
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def remote_db(server):
+    """A fresh database per test, owned by the bench user."""
+    name = "t_" + uuidlib.uuid4().hex[:12]
+    server.sql(f'CREATE DATABASE "{name}" OWNER bench')
+    return name
+
+
+def settings(server: PgServer, database: str, password: str | None = PASSWORD) -> RemoteSettings:
+    return RemoteSettings(
+        host=server.host, port=server.port, user="bench", database=database, password=password
+    )
+
+
+def remote_sql(server: PgServer, database: str, statement: str, params: tuple = ()) -> list:
+    return server.sql(statement, params, database=database)
+
+
+def make_experiment(table_rows: int = 3, *, extra_field: bool = False) -> Experiment:
+    e = Experiment("upload test", started_at=1795851939.097738, ended_at=1795851949.5)
+    e.set_parameter("test", "interval", 1)
+    e.set_parameter("run", "machine", ["guest", "host"])
+    fields = ["host", "time", "cpu", "note"] + (["extra"] if extra_field else [])
+    t = e.create_table("frames", fields)
+    for i in range(table_rows):
+        row = ["lab-host", 1795851939.097738 + i / 3, i, f"tab\there, line\nbreak \\ {i}"]
+        t.add(*row, *([i * 10] if extra_field else []))
+    t.add("lab-host", None, None, "", *([None] if extra_field else []))  # NULL versus ""
+    blobs = e.create_table("blobs", [("host", "text"), ("data", "blob")])
+    blobs.add("h", b"\x00\x01\xff")
+    e.add_attachment("metadata.json", json.dumps({"kernel": "6.1"}), host="lab-host")
+    e.add_attachment("raw/bytes", b"\x00\xffbinary")
+    return e
+
+
+def local_db(tmp_path: Path, *experiments: Experiment) -> Path:
+    database = tmp_path / "bench.db"
+    for e in experiments:
+        e.save(database)
+    return database
+
+
+def config_file(tmp_path: Path, server: PgServer, database: str, *, password: bool = True) -> Path:
+    remote = {"host": server.host, "port": server.port, "user": "bench", "database": database}
+    path = tmp_path / "bench.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"measurements": ["test"], "databases": {"local": "bench.db", "remote": remote}}
+        )
+    )
+    if password:
+        (tmp_path / "secure.yaml").write_text(
+            yaml.safe_dump({"databases": {"remote": {"password": PASSWORD}}})
+        )
+    return path
+
+
+def cli(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "collector", *args],
+        cwd=ROOT, env={**env(), **(extra_env or {})}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+
+
+def count(server: PgServer, database: str, table: str, uuid: str | None = None) -> int:
+    if uuid is None:
+        return remote_sql(server, database, f'SELECT count(*) FROM "{table}"')[0][0]
+    column = "uuid" if table == "experiments" else "experiment_uuid"
+    return remote_sql(
+        server, database, f'SELECT count(*) FROM "{table}" WHERE {column} = %s', (uuid,)
+    )[0][0]
+
+
+def test_first_upload_copies_everything_exactly(tmp_path, server, remote_db):
+    e1, e2 = make_experiment(), make_experiment(5)
+    database = local_db(tmp_path, e1, e2)
+    config = config_file(tmp_path, server, remote_db)
+    result = cli("upload", "-c", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "uploaded 2 experiment(s), 12 rows" in result.stdout
+    assert f"[1/2] {e1.uuid}: frames: 4 rows" in result.stdout
+    assert PASSWORD not in result.stdout + result.stderr
+    assert all(x["imported"] for x in store.list_experiments(database))
+    assert count(server, remote_db, "experiments") == 2
+    assert count(server, remote_db, "frames", e2.uuid) == 6
+    rows = remote_sql(
+        server, remote_db,
+        "SELECT host, time, cpu, note FROM frames WHERE experiment_uuid = %s ORDER BY cpu",
+        (e1.uuid,),
+    )  # fmt: skip
+    local_fields, local_rows = store.read_table(database, "frames", e1.uuid)
+    assert local_fields == ["host", "time", "cpu", "note"]
+    # exact floats, tabs, newlines, backslashes, NULL versus empty string
+    assert sorted(rows, key=lambda r: (r[2] is None, r[2])) == sorted(
+        local_rows, key=lambda r: (r[2] is None, r[2])
+    )
+    assert (
+        remote_sql(server, remote_db, "SELECT data FROM blobs")[0][0].tobytes() == b"\x00\x01\xff"
+    )
+    params = remote_sql(
+        server, remote_db,
+        "SELECT measurement, name, value FROM parameters WHERE experiment_uuid = %s ORDER BY 1, 2",
+        (e1.uuid,),
+    )  # fmt: skip
+    assert params == [("run", "machine", ["guest", "host"]), ("test", "interval", 1)]
+    attachment = remote_sql(
+        server, remote_db,
+        "SELECT content, host FROM attachments WHERE experiment_uuid = %s AND name = 'raw/bytes'",
+        (e1.uuid,),
+    )  # fmt: skip
+    assert attachment[0][0].tobytes() == b"\x00\xffbinary" and attachment[0][1] is None
+    meta = remote_sql(
+        server, remote_db,
+        "SELECT status, started_at, uploaded_by, tool_version FROM experiments WHERE uuid = %s",
+        (e1.uuid,),
+    )[0]  # fmt: skip
+    assert meta[0] == "ok" and meta[1] == 1795851939.097738 and "@" in meta[2] and meta[3]
+    tables = remote_sql(
+        server, remote_db,
+        "SELECT table_name, row_count FROM experiment_tables WHERE experiment_uuid = %s "
+        "ORDER BY 1",
+        (e2.uuid,),
+    )  # fmt: skip
+    assert tables == [("blobs", 1), ("frames", 6)]
+
+
+def test_second_upload_uploads_nothing(tmp_path, server, remote_db):
+    local_db(tmp_path, make_experiment())
+    config = config_file(tmp_path, server, remote_db)
+    assert cli("upload", "-c", str(config)).returncode == 0
+    again = cli("upload", "-c", str(config))
+    assert again.returncode == 0
+    assert "nothing to upload" in again.stdout
+    assert count(server, remote_db, "experiments") == 1
+    assert count(server, remote_db, "frames") == 4
+
+
+def test_crash_after_the_remote_commit_is_not_copied_twice(tmp_path, server, remote_db):
+    e = make_experiment()
+    database = local_db(tmp_path, e)
+    report = upload(database, settings(server, remote_db), progress=lambda m: None)
+    assert report.uploaded == [e.uuid]
+    # The crash: the remote committed, the local mark never happened.
+    with store.open_database(database, create=False) as conn:
+        conn.execute("UPDATE experiments SET imported = 0")
+    again = upload(database, settings(server, remote_db), progress=lambda m: None)
+    assert again.uploaded == [] and again.already_there == [e.uuid] and again.ok
+    assert store.get_experiment(database, e.uuid)["imported"]
+    assert count(server, remote_db, "frames") == 4
+    assert count(server, remote_db, "parameters") == 2
+
+
+def test_a_backend_killed_mid_experiment_leaves_nothing_and_the_next_upload_completes(
+    tmp_path, server, remote_db
+):
+    e = make_experiment(50_000)
+    database = local_db(tmp_path, e)
+    killed = []
+
+    def kill_on_first_table(message: str) -> None:
+        if ": frames:" in message and not killed:
+            killed.extend(
+                remote_sql(
+                    server, remote_db,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'spice-bench collector' AND pid <> pg_backend_pid()",
+                )
+            )  # fmt: skip
+
+    report = upload(database, settings(server, remote_db), progress=kill_on_first_table)
+    assert killed == [(True,)]
+    assert not report.ok
+    assert "connection lost while uploading" in report.failed[e.uuid]
+    assert count(server, remote_db, "experiments") == 0
+    assert count(server, remote_db, "frames") == 0
+    assert not store.get_experiment(database, e.uuid)["imported"]
+    again = upload(database, settings(server, remote_db), progress=lambda m: None)
+    assert again.uploaded == [e.uuid] and again.ok
+    assert count(server, remote_db, "frames", e.uuid) == 50_001
+
+
+def test_a_failed_upload_exits_non_zero(tmp_path, server, remote_db):
+    """Through the CLI: a value the remote refuses fails that experiment, exit 1."""
+    good, bad = make_experiment(), make_experiment()
+    bad.tables["frames"].add("x", 1.0, "not a number", "SQLite keeps it, PostgreSQL refuses")
+    database = local_db(tmp_path, good, bad)
+    config = config_file(tmp_path, server, remote_db)
+    result = cli("upload", "-c", str(config))
+    assert result.returncode == 1, result.stdout
+    assert f"{bad.uuid}: failed" in result.stdout
+    assert "1 failed" in result.stdout
+    assert count(server, remote_db, "experiments", good.uuid) == 1
+    assert count(server, remote_db, "experiments", bad.uuid) == 0
+    assert not store.get_experiment(database, bad.uuid)["imported"]
+
+
+@pytest.mark.parametrize("same_file", [True, False], ids=["same-file", "two-copies"])
+def test_concurrent_uploads_create_no_duplicates(tmp_path, server, remote_db, same_file):
+    experiments = [make_experiment(20_000) for _ in range(4)]
+    first = local_db(tmp_path / "a", *experiments)
+    config_a = config_file(tmp_path / "a", server, remote_db)
+    if same_file:
+        config_b = config_a
+    else:
+        (tmp_path / "b").mkdir()
+        shutil.copy(first, tmp_path / "b" / "bench.db")
+        config_b = config_file(tmp_path / "b", server, remote_db)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "collector", "upload", "-c", str(c)],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for c in (config_a, config_b)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert count(server, remote_db, "experiments") == 4
+    assert count(server, remote_db, "frames") == 4 * 20_001
+    for config in {config_a, config_b}:
+        assert all(x["imported"] for x in store.list_experiments(config.parent / "bench.db"))
+
+
+def test_schema_from_scratch_and_upgrade_from_an_older_tool(tmp_path, server, remote_db):
+    conn = connect(settings(server, remote_db))
+    try:
+        assert ensure_schema(conn, upto=1) == (None, 1)  # what an older tool created
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO experiments (uuid, status, created_at) VALUES (%s, 'ok', 1.0)",
+                (str(uuidlib.uuid4()),),
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    old = make_experiment()
+    database = local_db(tmp_path, old)
+    messages: list[str] = []
+    assert upload(database, settings(server, remote_db), progress=messages.append).ok
+    assert f"remote: schema 1 -> schema {SCHEMA_VERSION}" in messages
+    assert remote_sql(server, remote_db, "SELECT version FROM collector_schema") == [
+        (SCHEMA_VERSION,)
+    ]
+    assert count(server, remote_db, "experiments") == 2  # the old row is intact
+    # A measurement table that gained a column since the last upload gets it.
+    newer = make_experiment(extra_field=True)
+    newer.save(database)
+    assert upload(database, settings(server, remote_db), progress=messages.append).ok
+    assert "remote: added column frames.extra" in messages
+    extras = remote_sql(
+        server, remote_db,
+        "SELECT experiment_uuid::text, count(extra) FROM frames GROUP BY 1 ORDER BY 2",
+    )  # fmt: skip
+    assert extras == [(old.uuid, 0), (newer.uuid, 3)]
+
+
+def test_one_experiment_and_dry_run(tmp_path, server, remote_db):
+    a, b = make_experiment(), make_experiment()
+    database = local_db(tmp_path, a, b)
+    config = config_file(tmp_path, server, remote_db)
+    dry = cli("upload", "-c", str(config), "--dry-run")
+    assert dry.returncode == 0
+    assert f"would upload {a.uuid}" in dry.stdout and f"would upload {b.uuid}" in dry.stdout
+    assert count(server, remote_db, "experiments") if _has_schema(server, remote_db) else True
+    one = cli("upload", "-c", str(config), "--experiment", b.uuid[:8])
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert count(server, remote_db, "experiments") == 1
+    assert count(server, remote_db, "experiments", b.uuid) == 1
+    assert not store.get_experiment(database, a.uuid)["imported"]
+    listed = cli("list", "-c", str(config), "--remote")
+    assert b.uuid in listed.stdout and a.uuid not in listed.stdout
+    as_json = json.loads(cli("list", "-c", str(config), "--db", "postgresql", "--json").stdout)
+    assert [x["uuid"] for x in as_json] == [b.uuid]
+
+
+def _has_schema(server: PgServer, database: str) -> bool:
+    return bool(remote_sql(server, database, "SELECT to_regclass('experiments') IS NOT NULL")[0][0])
+
+
+def test_libpq_password_sources(tmp_path, server, remote_db):
+    local_db(tmp_path, make_experiment())
+    config = config_file(tmp_path, server, remote_db, password=False)
+    by_env = cli("list", "-c", str(config), "--remote", extra_env={"PGPASSWORD": PASSWORD})
+    assert by_env.returncode == 0, by_env.stderr
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"{server.host}:{server.port}:{remote_db}:bench:{PASSWORD}\n")
+    pgpass.chmod(0o600)
+    by_file = cli("upload", "-c", str(config), extra_env={"PGPASSFILE": str(pgpass)})
+    assert by_file.returncode == 0, by_file.stdout + by_file.stderr
+    assert count(server, remote_db, "experiments") == 1
+
+
+def test_wrong_password_is_one_line_without_the_password(tmp_path, server, remote_db):
+    local_db(tmp_path, make_experiment())
+    config = config_file(tmp_path, server, remote_db)
+    (tmp_path / "secure.yaml").write_text("databases:\n  remote:\n    password: Wrong-pw-31415\n")
+    result = cli("upload", "-c", str(config))
+    assert result.returncode == 2
+    assert "PostgreSQL refused the password" in result.stderr
+    assert "Wrong-pw-31415" not in result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def _not_postgres_server() -> tuple[int, threading.Event]:
+    """A loopback TCP server that answers like a web server."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    done = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            client.recv(1024)
+            client.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+            client.close()
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], done
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_error_messages(tmp_path, server, remote_db):
+    local_db(tmp_path, make_experiment())
+
+    def error_for(**remote_changes) -> str:
+        config = config_file(tmp_path, server, remote_db)
+        data = yaml.safe_load(config.read_text())
+        data["databases"]["remote"].update(remote_changes)
+        config.write_text(yaml.safe_dump(data))
+        result = cli("upload", "-c", str(config))
+        assert result.returncode == 2, result.stdout
+        assert "Traceback" not in result.stderr
+        assert PASSWORD not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result.stderr
+
+    assert "cannot reach the server" in error_for(port=_free_port())
+    assert "that database does not exist" in error_for(database="no_such_db")
+    port, done = _not_postgres_server()
+    try:
+        assert "does not speak PostgreSQL's protocol" in error_for(port=port)
+    finally:
+        done.set()
+    bad_type = error_for(type="mysql")
+    assert "databases.remote.type" in bad_type
+
+
+def test_local_problems_and_missing_remote_section(tmp_path, server, remote_db):
+    config = config_file(tmp_path, server, remote_db)
+    missing = cli("upload", "-c", str(config))
+    assert missing.returncode == 2 and f"no database at {tmp_path / 'bench.db'}" in missing.stderr
+    (tmp_path / "bench.db").write_text("not a database at all\n" * 10)
+    foreign = cli("upload", "-c", str(config))
+    assert foreign.returncode == 2 and "is not a database of this tool" in foreign.stderr
+    (tmp_path / "bench.db").unlink()
+    local_db(tmp_path, make_experiment())
+    (tmp_path / "secure.yaml").unlink()
+    no_remote = tmp_path / "local-only.yaml"
+    no_remote.write_text("measurements: [test]\ndatabases:\n  local: bench.db\n")
+    result = cli("upload", "-c", str(no_remote))
+    assert result.returncode == 2
+    assert "local-only.yaml: no databases.remote section" in result.stderr
+
+
+def test_remote_error_carries_no_password(server, remote_db):
+    with pytest.raises(RemoteError) as caught:
+        connect(settings(server, remote_db, password="Not-the-right-one-99"))
+    assert "Not-the-right-one-99" not in str(caught.value)
+    with pytest.raises(psycopg2.Error):
+        psycopg2.connect(host=server.host, port=server.port, user="bench", password="x",
+                         dbname=remote_db)  # fmt: skip
