@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--experiment", metavar="UUID", help="upload this experiment only")
     upload.set_defaults(func=_cmd_upload)
 
+    lab = sub.add_parser(
+        "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
+    )
+    lab.add_argument("action", choices=("up", "down", "status"))
+    lab.set_defaults(func=_cmd_lab)
+
     save = sub.add_parser(
         "save", help="save a run directory as an experiment (after ansible-playbook was cut short)"
     )
@@ -237,6 +243,12 @@ def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return 0 if report.ok else 1
+
+
+def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.lab import lab
+
+    return lab(args.action)
 
 
 def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sys
 import uuid
@@ -26,7 +25,7 @@ import ansible_runner
 from collector import store
 from collector.config import Config, load_config
 from collector.errors import CollectorError, StoreError
-from collector.paths import DEFAULT_INVENTORY, PLAYBOOKS_DIR, PROJECT_ROOT
+from collector.paths import DEFAULT_INVENTORY, PLAYBOOKS_DIR, PROJECT_ROOT, ansible_bin
 from collector.plan import run_dir_for
 from collector.secrets import scrub_bytes
 
@@ -178,7 +177,7 @@ def _play(
             "PYTHONUNBUFFERED": "1",
             # runner finds ansible-playbook on PATH: this environment's first,
             # also when the virtualenv is not activated.
-            "PATH": f"{_ansible_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{ansible_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
         },
         settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
         event_handler=progress.event,
@@ -190,19 +189,6 @@ def _play(
         tail = result.stdout.read().strip().splitlines()[-5:] if result.stdout else []
         for line in tail:
             print(f"   {line}", file=progress.out, flush=True)
-
-
-def _ansible_bin() -> str:
-    """The directory of this Python environment's ansible-playbook."""
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    if beside.exists():
-        return str(beside.parent)
-    found = shutil.which("ansible-playbook")
-    if found is None:
-        raise CollectorError(
-            "ansible-playbook not found: install ansible-core in this Python environment"
-        )
-    return str(Path(found).parent)
 
 
 def _outcome(config: Config, run_id: str, *, interrupted: bool, out: TextIO) -> RunOutcome:

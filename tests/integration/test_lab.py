@@ -1,0 +1,142 @@
+"""The one-machine SPICE lab: up, a benchmark over real SSH, down, nothing left.
+
+Needs root (network namespaces, Xorg, sshd); `lab up` installs the Debian
+packages it lacks. Outside CI, without root, the tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from tests.integration.helpers import (
+    BIN,
+    ROOT,
+    collector,
+    env,
+    only_experiment,
+    processes_of,
+    rows,
+    write_config,
+)
+
+pytestmark = pytest.mark.integration
+
+LAB_DIR = ROOT / "results" / "lab"
+INVENTORY = ROOT / "inventory" / "lab.yml"
+
+
+def lab(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return collector("lab", *args, timeout=timeout)
+
+
+def lab_playbook(*extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "playbooks/lab.yml", *extra],
+        cwd=ROOT, env=env(venv_on_path=True), capture_output=True, text=True, timeout=900,
+        check=False,
+    )  # fmt: skip
+
+
+def state() -> dict:
+    return json.loads((LAB_DIR / "state.json").read_text())
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def assert_nothing_left(s: dict, pids: list[int]) -> None:
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert all(ns not in namespaces for ns in s["namespaces"].values()), namespaces
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert f"{s['prefix']}-" not in links, links
+    for display in (s["spice_display"], s["client_display"]):
+        assert not Path(f"/tmp/.X{display}-lock").exists()
+        assert not Path(f"/tmp/.X11-unix/X{display}").exists()
+    assert not any((LAB_DIR / "cp").iterdir()), "ssh control sockets left"
+    assert [p for p in pids if alive(p)] == []
+    assert processes_of(str(LAB_DIR / "cp")) == []
+    assert not INVENTORY.exists()
+
+
+@pytest.fixture(scope="module")
+def lab_up():
+    require(os.geteuid() == 0, "the lab needs root")
+    require(Path("/sbin/ip").exists() or Path("/usr/sbin/ip").exists(), "no iproute2")
+    result = lab("up")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    yield state()
+    lab("down")
+
+
+def test_benchmark_over_ssh_on_the_three_lab_machines(lab_up, tmp_path):
+    s = lab_up
+    pids = [int((LAB_DIR / f"{name}.pid").read_text()) for name in
+            ("sshd-host", "sshd-guest", "sshd-client", "xspice", "xvfb")]  # fmt: skip
+    assert all(alive(p) for p in pids)
+    status = lab("status")
+    assert status.returncode == 0 and '"up": true' in status.stdout
+    again = lab("up")  # harmless
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-2000:]
+
+    config = write_config(tmp_path, [{"test": {"machine": ["host", "guest", "client"]}}, "system"])
+    result = collector("run", "-c", str(config), "-i", str(INVENTORY))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    experiment = only_experiment(config)
+    uuid = experiment["uuid"]
+    assert experiment["status"] == "ok", experiment["status_detail"]
+    lab_hosts = {"lab-host", "lab-guest", "lab-client"}
+    assert {h["host"] for h in rows(config, "hosts", uuid)} == lab_hosts
+    assert {r["host"] for r in rows(config, "test", uuid)} == lab_hosts
+    net = rows(config, "system_net", uuid)
+    interfaces = {}
+    for r in net:
+        interfaces.setdefault(r["host"], set()).add(r["interface"])
+    # Each machine's own namespace counters: its lab0, and spice0 on host and client;
+    # none of this machine's real interfaces.
+    assert interfaces == {
+        "lab-host": {"lab0", "spice0"},
+        "lab-guest": {"lab0"},
+        "lab-client": {"lab0", "spice0"},
+    }
+    # The controller's SSH traffic crossed lab0: each namespace received bytes.
+    received = {h: sum(r["rx_bytes"] for r in net if r["host"] == h and r["interface"] == "lab0")
+                for h in lab_hosts}  # fmt: skip
+    assert all(v > 0 for v in received.values()), received
+    assert processes_of(uuid) == []
+
+    down = lab("down")
+    assert down.returncode == 0, down.stdout[-3000:]
+    assert_nothing_left(s, pids)
+    assert lab("down").returncode == 0  # harmless too
+
+
+def test_up_after_a_failed_up_recovers(lab_up):
+    lab("down")
+    failed = lab_playbook("-e", "lab_client_screen=bogus")
+    assert failed.returncode != 0
+    assert "Xvfb exited at once" in failed.stdout, failed.stdout[-3000:]
+    recovered = lab("up")
+    assert recovered.returncode == 0, recovered.stdout[-4000:]
+    status = lab("status")
+    assert '"up": true' in status.stdout
+    s = state()
+    ping = subprocess.run(
+        [str(BIN / "ansible"), "-i", str(INVENTORY), "all", "-m", "ansible.builtin.ping"],
+        cwd=ROOT, env=env(venv_on_path=True), capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    pids = [int((LAB_DIR / f"{name}.pid").read_text()) for name in ("xspice", "xvfb")]
+    down = lab("down")
+    assert down.returncode == 0, down.stdout[-3000:]
+    assert_nothing_left(s, pids)
