@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--experiment", metavar="UUID", help="upload this experiment only")
     upload.set_defaults(func=_cmd_upload)
 
+    parse = sub.add_parser(
+        "parse", help="show what a measurement's parser makes of a raw file (e.g. a real lab's log)"
+    )
+    parse.add_argument("measurement", help="measurement name, e.g. spice_server or RemoteViewer")
+    parse.add_argument("file", type=Path, help="raw file: a log, or an output of the measurement")
+    parse.add_argument("--json", action="store_true", help='print {"tables": {TABLE: [ROW, ...]}}')
+    parse.set_defaults(func=_cmd_parse)
+
     lab = sub.add_parser(
         "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
     )
@@ -243,6 +251,23 @@ def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return 0 if report.ok else 1
+
+
+def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.measurements import parse_file
+
+    tables = parse_file(args.measurement, args.file)
+    if args.json:
+        json.dump({"tables": {name: rows.as_dicts() for name, rows in tables.items()}}, out)
+        out.write("\n")
+        return 0
+    for name, rows in tables.items():
+        print(f"{name}: {len(rows.rows)} rows", file=out)
+        for row in rows.as_dicts()[:3]:
+            print(f"  {row}", file=out)
+        if len(rows.rows) > 3:
+            print("  ...", file=out)
+    return 0
 
 
 def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:

@@ -29,7 +29,7 @@ from collector.plan import CONFIG_FILE, read_plan
 from collector.secrets import scrub, scrub_bytes
 
 SAMPLER_FIELDS = (
-    "host", "measurement", "scheduled_start", "started", "ended", "start_skew_s",
+    "host", "measurement", "sampler", "scheduled_start", "started", "ended", "start_skew_s",
     "end_reason", "returncode", "user_cpu_s", "sys_cpu_s", "max_rss_kb",
 )  # fmt: skip
 HOST_FIELDS = (
@@ -89,6 +89,7 @@ def build_experiment(
     window = next((e for e in events if e.get("kind") == "window"), {})
     hosts = {e["host"]: e for e in events if e.get("kind") == "host"}
     offsets = {h: float(e.get("clock_offset") or 0.0) for h, e in hosts.items()}
+    utc_offsets = {h: int((e.get("info") or {}).get("utc_offset") or 0) for h, e in hosts.items()}
     experiment = Experiment(
         plan["description"],
         uuid=plan["run_id"],
@@ -103,29 +104,34 @@ def build_experiment(
     samplers = experiment.create_table("samplers", SAMPLER_FIELDS)
     data_rows = 0
     last_end = None
-    for m in plan["measurements"]:
+    aborted = any(e.get("kind") == "failure" and e.get("phase") == "preflight" for e in events)
+    for m in [] if aborted else plan["measurements"]:
         for host in m["hosts"]:
             if (host, m["name"]) in failed or (host, "") in failed:
                 continue
-            raw = run_dir / "raw" / host / m["role"]
-            offset = offsets.get(host, 0.0)
-            status = _read_json(raw / "status.json")
-            if status is None:
+            host_raw = run_dir / "raw" / host
+            clock = _HostClock(offsets.get(host, 0.0), utc_offsets.get(host, 0), window)
+            if _read_json(host_raw / m["role"] / "status.json") is None:
                 problems.append(f"{m['name']} on {host}: no result (host lost during the run?)")
                 continue
-            row = _sampler_row(host, m["name"], status, offset, window.get("start_at"))
-            samplers.add(*row)
-            if row[4] is not None:
-                last_end = max(last_end or row[4], row[4])
-            problem = _sampler_problem(status, raw)
-            if problem:
-                problems.append(f"{m['name']} on {host}: {problem}")
-            for filename, parse in parsers_for(m["role"]).items():
-                path = raw / filename
+            for sampler_dir in _sampler_dirs(host_raw, m["role"]):
+                status = _read_json(sampler_dir / "status.json")
+                if status is None:
+                    continue
+                row = _sampler_row(host, m["name"], sampler_dir.name, status, clock.offset,
+                                   window.get("start_at"))  # fmt: skip
+                samplers.add(*row)
+                if row[5] is not None:
+                    last_end = max(last_end or row[5], row[5])
+                problem = _sampler_problem(status, sampler_dir)
+                if problem:
+                    problems.append(f"{m['name']} on {host}: {problem}")
+            for relative, parse in parsers_for(m["role"]).items():
+                path = host_raw / relative
                 if not path.exists():
                     continue
                 for table_name, parsed in parse(path.read_text(errors="replace")).items():
-                    data_rows += _add_rows(experiment, table_name, parsed, host, offset)
+                    data_rows += _add_rows(experiment, table_name, parsed, host, clock)
     if last_end is not None and window.get("end_at") and last_end < window["end_at"]:
         experiment.ended_at = last_end
     return experiment, problems, data_rows
@@ -192,8 +198,47 @@ def _failure_message(event: dict[str, Any]) -> str:
     return message or "failed"
 
 
+def _sampler_dirs(host_raw: Path, role: str) -> list[Path]:
+    """A role's samplers are named after it: ``<role>`` and ``<role>_<what>``."""
+    if not host_raw.is_dir():
+        return []
+    return sorted(
+        d
+        for d in host_raw.iterdir()
+        if d.is_dir() and (d.name == role or d.name.startswith(role + "_"))
+    )
+
+
+@dataclass
+class _HostClock:
+    """Moves a host's times to the controller's clock.
+
+    ``time`` columns are epoch seconds in the host's clock. Logs that only
+    print a local time of day (``HH:MM:SS.mmm``) give ``time_of_day`` instead;
+    the window's date and the host's UTC offset place it.
+    """
+
+    offset: float
+    utc_offset: int
+    window: dict[str, Any]
+
+    def from_time_of_day(self, seconds: float) -> float | None:
+        start = self.window.get("start_at")
+        if start is None:
+            return None
+        local_start = start + self.offset + self.utc_offset
+        midnight = local_start - local_start % 86400
+        candidates = (midnight + d + seconds - self.utc_offset for d in (-86400, 0, 86400))
+        return min(candidates, key=lambda t: abs(t - start - self.offset))
+
+
 def _sampler_row(
-    host: str, name: str, status: dict[str, Any], offset: float, window_start: float | None
+    host: str,
+    name: str,
+    sampler: str,
+    status: dict[str, Any],
+    offset: float,
+    window_start: float | None,
 ) -> tuple[Any, ...]:
     def local(key: str) -> float | None:
         value = status.get(key)
@@ -202,7 +247,7 @@ def _sampler_row(
     started = local("started")
     skew = None if started is None or window_start is None else started - window_start
     return (
-        host, name, local("scheduled_start"), started, local("ended"), skew,
+        host, name, sampler, local("scheduled_start"), started, local("ended"), skew,
         status.get("end_reason"), status.get("returncode"), status.get("user_cpu_s"),
         status.get("sys_cpu_s"), status.get("max_rss_kb"),
     )  # fmt: skip
@@ -231,21 +276,23 @@ def _tail(path: Path) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, offset: float) -> int:
-    """Add a parser's rows with the host, and times moved to the controller's clock."""
+def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock: _HostClock) -> int:
+    """Add a parser's rows with the host, and ``time`` moved to the controller's clock."""
     fields = ("host", *parsed.fields)
     table = experiment.create_table(name, fields)
-    time_columns = [i for i, f in enumerate(parsed.fields) if f == "time" or f.endswith("_time")]
-    if time_columns and offset:
+    t = parsed.fields.index("time") if "time" in parsed.fields else None
+    tod = parsed.fields.index("time_of_day") if "time_of_day" in parsed.fields else None
+    if t is None or (not clock.offset and tod is None):
+        rows = [(host, *row) for row in parsed.rows]
+    else:
         rows = []
         for row in parsed.rows:
             values = list(row)
-            for i in time_columns:
-                if values[i] is not None:
-                    values[i] = values[i] - offset
+            if values[t] is None and tod is not None and values[tod] is not None:
+                values[t] = clock.from_time_of_day(values[tod])
+            if values[t] is not None:
+                values[t] = values[t] - clock.offset
             rows.append((host, *values))
-    else:
-        rows = [(host, *row) for row in parsed.rows]
     table.add_many(rows)
     return len(rows)
 

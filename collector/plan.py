@@ -16,6 +16,7 @@ from typing import Any
 
 from collector.config import Config
 from collector.errors import ConfigError, StoreError
+from collector.paths import ROLES_DIR
 from collector.secrets import mask_values
 
 PLAN_FILE = "plan.json"
@@ -55,7 +56,10 @@ def make_plan(
                     f"runs on group '{group}', which has no hosts in {inventory_name}",
                 )
             targets += [h for h in members if h not in targets]
-        variables = m.variables if with_secrets else mask_values(m.variables, secrets)
+        # Hosts get only what the user set: the role's defaults apply in Ansible
+        # itself, where they may be templates (e.g. of inventory variables).
+        given = {f"{m.role}_{k}": v for k, v in m.options.items()}
+        variables = given if with_secrets else mask_values(given, secrets)
         measurements.append(
             {
                 "name": m.name,
@@ -68,7 +72,15 @@ def make_plan(
         )
         for host in targets:
             entry = hosts.setdefault(host, {"measurements": [], "required_commands": {}})
-            entry["measurements"].append({"name": m.name, "role": m.role, "variables": variables})
+            entry["measurements"].append(
+                {
+                    "name": m.name,
+                    "role": m.role,
+                    "variables": variables,
+                    # optional entry point: the role's own checks of the machine
+                    "preflight": (ROLES_DIR / m.role / "tasks" / "preflight.yml").exists(),
+                }
+            )
             for command in m.variables.get(f"{m.role}_required_commands", ()):
                 entry["required_commands"].setdefault(command, []).append(m.name)
     for host, entry in hosts.items():

@@ -184,9 +184,10 @@ def _play(
         cancel_callback=cancel,
         quiet=True,
     )
-    if result.rc not in (0, 2, 4, 254) or result.status == "error":
-        # ansible-playbook itself did not run properly: show why.
-        tail = result.stdout.read().strip().splitlines()[-5:] if result.stdout else []
+    if result.rc not in (0, 2, 254) or result.status == "error" or progress.fatal(result):
+        # ansible-playbook stopped on something that is not a task result
+        # (a syntax error, a missing file): show Ansible's own words.
+        tail = result.stdout.read().strip().splitlines()[-15:] if result.stdout else []
         for line in tail:
             print(f"   {line}", file=progress.out, flush=True)
 
@@ -214,6 +215,12 @@ class _Progress:
     def __init__(self, out: TextIO, *, verbose: bool) -> None:
         self.out = out
         self.verbose = verbose
+        self.failures = 0
+        self.saved = False
+
+    def fatal(self, result: Any) -> bool:
+        """True when the playbook failed without any task failing."""
+        return not self.verbose and result.rc != 0 and not self.failures and not self.saved
 
     def event(self, event: dict[str, Any]) -> bool:
         kind = event.get("event")
@@ -224,6 +231,7 @@ class _Progress:
         if kind == "playbook_on_play_start":
             print(f"== {data.get('play', '')}", file=self.out, flush=True)
         elif kind in ("runner_on_failed", "runner_on_unreachable"):
+            self.failures += 1
             res = data.get("res") or {}
             message = str(res.get("msg") or "failed").strip().splitlines() or ["failed"]
             print(
@@ -232,6 +240,7 @@ class _Progress:
                 flush=True,
             )
         elif kind == "runner_on_ok" and data.get("task_action", "").endswith("collector_save"):
+            self.saved = True
             res = data.get("res") or {}
             for line in str(res.get("msg", "")).splitlines():
                 print(f"   {line}", file=self.out, flush=True)

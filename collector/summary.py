@@ -85,7 +85,7 @@ def _samplers(records: list[dict[str, Any]]) -> Section:
             continue
         wall = max(r["ended"] - r["started"], 1e-9)
         cpu = (r.get("user_cpu_s") or 0.0) + (r.get("sys_cpu_s") or 0.0)
-        out[f"{r['host']}/{r['measurement']}"] = {
+        out[f"{r['host']}/{r.get('sampler') or r['measurement']}"] = {
             "cpu_s": round(cpu, 3),
             "cpu_pct": round(100 * cpu / wall, 2),
             "end_reason": r.get("end_reason"),

@@ -78,6 +78,64 @@ def lab_up():
     lab("down")
 
 
+@pytest.fixture
+def workload(lab_up):
+    """What the guest shows: a moving ball on the display Xspice serves (30 fps).
+
+    Started by hand here; the benchmark's own workload role is issue 6's.
+    """
+    display = f":{lab_up['spice_display']}"
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab_up["namespaces"]["guest"], "env", f"DISPLAY={display}",
+         "gst-launch-1.0", "-q", "videotestsrc", "pattern=ball", "is-live=true", "!",
+         "video/x-raw,width=640,height=480,framerate=30/1", "!", "videoconvert", "!",
+         "ximagesink"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_spice_streaming_measured_across_the_lab(lab_up, workload, tmp_path):
+    duration = 10
+    config = write_config(
+        tmp_path, ["spice_server", "remote_viewer", "process", "network"], duration=duration
+    )
+    result = collector("run", "-c", str(config), "-i", str(INVENTORY))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    experiment = only_experiment(config)
+    uuid = experiment["uuid"]
+    assert experiment["status"] == "ok", experiment["status_detail"]
+    frames = rows(config, "client_frames", uuid)
+    assert frames and {f["host"] for f in frames} == {"lab-client"}
+    # The client starts with the window; once the stream is up it shows about
+    # the workload's 30 fps.
+    span = frames[-1]["time"] - frames[0]["time"]
+    fps = (len(frames) - 1) / span
+    assert 15 <= fps <= 40, (len(frames), span)
+    assert experiment["started_at"] <= frames[0]["time"] <= experiment["ended_at"] + 1
+    reports = rows(config, "spice_client_reports", uuid)
+    assert reports and {r["host"] for r in reports} == {"lab-host"}
+    assert sum(r["frames"] for r in reports) > 0
+    streams = rows(config, "spice_streams", uuid)
+    assert any(s["input_fps"] for s in streams)
+    received = [c["bytes_received"] for c in rows(config, "network_connections", uuid)]
+    assert max(received) > 100_000  # the display channel's bytes on the SPICE port
+    link = rows(config, "network_interface", uuid)
+    assert {r["interface"] for r in link} == {"spice0"}
+    assert sum(r["rx_bytes_per_s"] for r in link) > 0
+    processes = rows(config, "process", uuid)
+    commands = {(p["host"], p["command"]) for p in processes}
+    assert ("lab-host", "Xorg") in commands and ("lab-client", "remote-viewer") in commands
+    assert any(p["cpu_pct"] > 0 for p in processes if p["command"] == "Xorg")
+    assert all(p["rss_kb"] > 0 for p in processes)
+    attachments = {(a["name"], a["host"]) for a in experiment["attachments"]}
+    assert ("raw/remote_viewer/output", "lab-client") in attachments
+    assert ("raw/spice_server/output", "lab-host") in attachments
+    assert processes_of(uuid) == []
+
+
 def test_benchmark_over_ssh_on_the_three_lab_machines(lab_up, tmp_path):
     s = lab_up
     pids = [int((LAB_DIR / f"{name}.pid").read_text()) for name in

@@ -69,5 +69,8 @@ def test_split_timestamp():
 
 
 def test_every_role_with_a_parser_is_registered():
-    assert set(PARSERS) == {"test", "system"}
+    assert {"test", "system", "network"} <= set(PARSERS)
+    for role, files in PARSERS.items():
+        # every raw file belongs to one of the role's samplers
+        assert all(f.split("/")[0] == role or f.startswith(role + "_") for f in files), role
     assert parsers_for("nonexistent") == {}

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 
 # Packages whose versions matter when comparing streaming results.
 PACKAGES = [
@@ -116,6 +117,8 @@ def main():
                 "cpus": os.cpu_count(),
                 "memory_kb": memory_kb(),
                 "python": platform.python_version(),
+                # Local times in logs (HH:MM:SS) are turned into epoch seconds with this.
+                "utc_offset": time.localtime().tm_gmtoff,
                 "packages": packages(),
             }
         )

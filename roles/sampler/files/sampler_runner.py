@@ -85,6 +85,7 @@ class Runner:
         self.go = args.go
         self.command = args.command
         self.timestamps = args.timestamps
+        self.merge_stderr = args.merge_stderr
         self.arm_deadline = time.time() + args.arm_timeout
         self.stop_requested = False
         self.status = {"command": os.path.basename(self.command[0]), "runner_pid": os.getpid()}
@@ -132,7 +133,7 @@ class Runner:
                     self.command,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE if self.timestamps else out,
-                    stderr=err,
+                    stderr=subprocess.STDOUT if self.merge_stderr else err,
                     start_new_session=True,
                     preexec_fn=die_with_parent,
                 )
@@ -331,6 +332,7 @@ def main(argv=None):
     arm.add_argument("--dir", required=True)
     arm.add_argument("--go", required=True)
     arm.add_argument("--timestamps", action="store_true")
+    arm.add_argument("--merge-stderr", action="store_true", help="stderr into output too")
     arm.add_argument("--arm-timeout", type=float, default=600.0)
     arm.add_argument("command", nargs=argparse.REMAINDER)
     go = sub.add_parser("go")
