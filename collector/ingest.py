@@ -111,10 +111,11 @@ def build_experiment(
                 continue
             host_raw = run_dir / "raw" / host
             clock = _HostClock(offsets.get(host, 0.0), utc_offsets.get(host, 0), window)
-            if _read_json(host_raw / m["role"] / "status.json") is None:
+            sampler_dirs = _sampler_dirs(host_raw, m["role"])
+            if not any((d / "status.json").exists() for d in sampler_dirs):
                 problems.append(f"{m['name']} on {host}: no result (host lost during the run?)")
                 continue
-            for sampler_dir in _sampler_dirs(host_raw, m["role"]):
+            for sampler_dir in sampler_dirs:
                 status = _read_json(sampler_dir / "status.json")
                 if status is None:
                     continue
@@ -182,7 +183,8 @@ def _add_failures(
         message = scrub(_failure_message(e), secrets)
         table.add(e.get("host"), e.get("measurement"), e.get("phase"), e.get("task"), message)
         what = e.get("measurement") or "run"
-        problems.append(f"{what} on {e.get('host')} failed in {e.get('phase')}: {message}")
+        task = f" ({e['task']})" if e.get("task") and e.get("task") not in message else ""
+        problems.append(f"{what} on {e.get('host')} failed in {e.get('phase')}{task}: {message}")
         # A measurement failed before its data existed contributes nothing;
         # one failed in stop or collect may still have data worth keeping.
         if e.get("phase") in ("preflight", "setup", "start"):

@@ -14,10 +14,13 @@ from pathlib import Path
 from collector.errors import CollectorError
 from collector.parsers import (
     Rows,
+    intel_gpu_top,
     network,
+    nvidia_smi,
     pidstat,
     remote_viewer,
     spice_server,
+    streaming_agent,
     system,
     vmstat,
 )
@@ -30,6 +33,11 @@ PARSERS: dict[str, dict[str, Parser]] = {
     "system": {"system/output": system.parse},
     "network": {"network/output": network.parse},
     "process": {"process/output": pidstat.parse},
+    "gpu": {"gpu_nvidia/output": nvidia_smi.parse, "gpu_intel/output": intel_gpu_top.parse},
+    "streaming_agent": {
+        "streaming_agent/frames.log": streaming_agent.parse,
+        "streaming_agent/output": streaming_agent.parse,
+    },
     "spice_server": {
         "spice_server/output": spice_server.parse,
         "spice_server_recorder/output": spice_server.parse,
