@@ -84,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("--json", action="store_true", help='print {"tables": {TABLE: [ROW, ...]}}')
     parse.set_defaults(func=_cmd_parse)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the lab before a run: hosts, tools, displays, screen savers, ports"
+    )
+    _config_options(doctor)
+    doctor.add_argument(
+        "-i", "--inventory", type=Path, help="inventory (default: inventory/local.yml)"
+    )
+    doctor.set_defaults(func=_cmd_doctor)
+
     lab = sub.add_parser(
         "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
     )
@@ -268,6 +277,14 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
         if len(rows.rows) > 3:
             print("  ...", file=out)
     return 0
+
+
+def _cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.doctor import doctor, print_table
+
+    checks = doctor(args.config, args.secure, args.inventory, out=out)
+    print_table(checks, out)
+    return 0 if checks and all(c.ok for c in checks) else 1
 
 
 def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:

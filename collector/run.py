@@ -101,14 +101,14 @@ def run_experiment(request: RunRequest, *, out: TextIO = sys.stdout) -> RunOutco
         raise CollectorError(f"inventory {request.inventory}: no such file or directory")
     run_id = str(uuid.uuid4())
     run_dir = run_dir_for(config.local_database, run_id)
-    extravars = _extravars(config, run_id, overrides)
-    progress = _Progress(out, verbose=request.verbose)
+    extravars = extravars_for(config, run_id, overrides)
+    progress = Progress(out, verbose=request.verbose)
     print(f"run {run_id}: {config.description or '(no description)'}", file=out, flush=True)
 
     secrets = config.secret_values()
-    with _Interrupt(out) as interrupt, _without_secret_environment():
+    with _Interrupt(out) as interrupt, without_secret_environment():
         try:
-            _play(
+            play(
                 "benchmark.yml",
                 run_dir / "runner",
                 inventory,
@@ -117,14 +117,14 @@ def run_experiment(request: RunRequest, *, out: TextIO = sys.stdout) -> RunOutco
                 interrupt.cancel,
             )
             if interrupt.requested:
-                _play("stop.yml", run_dir / "runner-stop", inventory, extravars, progress, None)
+                play("stop.yml", run_dir / "runner-stop", inventory, extravars, progress, None)
         finally:
             _scrub_tree(run_dir, secrets)
     return _outcome(config, run_id, interrupted=interrupt.requested, out=out)
 
 
 @contextmanager
-def _without_secret_environment() -> Iterator[None]:
+def without_secret_environment() -> Iterator[None]:
     saved = {k: v for k, v in os.environ.items() if SECRET_ENV.search(k)}
     for key in saved:
         del os.environ[key]
@@ -146,7 +146,7 @@ def _scrub_tree(directory: Path, secrets: frozenset[str]) -> None:
                 path.write_bytes(cleaned)
 
 
-def _extravars(config: Config, run_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
+def extravars_for(config: Config, run_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """Paths and ids only: runner writes extravars to disk, so never a secret."""
     extravars: dict[str, Any] = {"config": str(config.path.resolve()), "run_id": run_id}
     if config.secure_path is not None:
@@ -155,12 +155,12 @@ def _extravars(config: Config, run_id: str, overrides: dict[str, Any]) -> dict[s
     return extravars
 
 
-def _play(
+def play(
     playbook: str,
     private_dir: Path,
     inventory: Path,
     extravars: dict[str, Any],
-    progress: _Progress,
+    progress: Progress,
     cancel: Callable[[], bool] | None,
 ) -> None:
     # A fresh private directory per playbook: runner keeps old env/ files.
@@ -209,12 +209,16 @@ def _outcome(config: Config, run_id: str, *, interrupted: bool, out: TextIO) -> 
     return RunOutcome(run_id, status, code)
 
 
-class _Progress:
-    """One line per play, per failure, and the save step's summary."""
+class Progress:
+    """One line per play, per failure, and the save step's summary.
 
-    def __init__(self, out: TextIO, *, verbose: bool) -> None:
+    Shared by every command that drives a playbook through ansible-runner.
+    """
+
+    def __init__(self, out: TextIO, *, verbose: bool, quiet: bool = False) -> None:
         self.out = out
         self.verbose = verbose
+        self.quiet = quiet
         self.failures = 0
         self.saved = False
 
@@ -227,6 +231,8 @@ class _Progress:
         data = event.get("event_data", {})
         if self.verbose and event.get("stdout"):
             print(event["stdout"], file=self.out, flush=True)
+            return True
+        if self.quiet:
             return True
         if kind == "playbook_on_play_start":
             print(f"== {data.get('play', '')}", file=self.out, flush=True)

@@ -102,6 +102,9 @@ def test_spice_streaming_measured_across_the_lab(lab_up, workload, tmp_path):
     config = write_config(
         tmp_path, ["spice_server", "remote_viewer", "process", "network"], duration=duration
     )
+    doctor = collector("doctor", "-c", str(config), "-i", str(INVENTORY))
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "reachable" in doctor.stdout and "remote_viewer checks" in doctor.stdout
     result = collector("run", "-c", str(config), "-i", str(INVENTORY))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     experiment = only_experiment(config)

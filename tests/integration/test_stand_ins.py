@@ -93,3 +93,29 @@ def test_gpu_preflight_names_the_missing_tool(tmp_path):
     assert experiment["status"] == "failed"
     assert "localhost: no GPU tool for gpu_tool=auto" in experiment["status_detail"]
     assert "nvidia-smi" in experiment["status_detail"]
+
+
+def test_doctor_prints_what_passed_and_what_to_fix(tmp_path, display):
+    config = write_config(
+        tmp_path,
+        [{"StreamingAgent": {"display": ":199"}}, {"GPU": {"machine": "guest"}}, "test"],
+    )
+    bad = collector("doctor", "-c", str(config))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    lines = bad.stdout.splitlines()
+    assert any(line.startswith("ok    localhost  reachable") for line in lines)
+    assert any(line.startswith("ok    localhost  command vmstat (test)") for line in lines)
+    assert any(
+        line.startswith("FAIL  localhost  command spice-streaming-agent (StreamingAgent)")
+        and "install it" in line
+        for line in lines
+    )
+    assert any("display :199 does not answer" in line for line in lines)
+    assert any("no GPU tool" in line for line in lines)
+    assert not (tmp_path / "db" / "runs").exists() or not any((tmp_path / "db" / "runs").iterdir())
+
+    good = write_config(tmp_path / "good", [{"StreamingAgent": {"display": display}}, "gpu"])
+    path = f"{STAND_INS}{os.pathsep}{os.environ.get('PATH', '')}"
+    ok = collector("doctor", "-c", str(good), extra_env={"PATH": path})
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "0 to fix" in ok.stdout
