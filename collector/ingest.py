@@ -25,6 +25,7 @@ from collector.experiment import Experiment
 from collector.measurements import parsers_for
 from collector.parsers import Rows
 from collector.paths import PROJECT_ROOT
+from collector.pipeline import pipeline_table
 from collector.plan import CONFIG_FILE, read_plan
 from collector.secrets import scrub, scrub_bytes
 
@@ -68,6 +69,7 @@ def save_run(run_dir: Path, *, interrupted: bool = False, ansible_version: str =
     events = read_events(run_dir)
     secrets = _secret_values(plan)
     experiment, problems, rows = build_experiment(run_dir, plan, events, secrets)
+    pipeline_table(experiment)
     status = _status(interrupted, problems, rows, events)
     experiment.status = status
     experiment.status_detail = scrub("; ".join(problems), secrets)

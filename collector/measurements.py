@@ -42,10 +42,7 @@ PARSERS: dict[str, dict[str, Parser]] = {
         "spice_server/output": spice_server.parse,
         "spice_server_recorder/output": spice_server.parse,
     },
-    "remote_viewer": {
-        "remote_viewer/output": remote_viewer.parse,
-        "remote_viewer/recorder.txt": remote_viewer.parse,
-    },
+    "remote_viewer": {"remote_viewer/output": remote_viewer.parse},
 }
 
 

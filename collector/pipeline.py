@@ -276,21 +276,34 @@ def _before(down: Row, agent: Row) -> bool:
 
 
 def _attach_clients(frames: list[_Frame], client: list[Row]) -> list[_Frame]:
-    """The mm_time+size rule; client rows with no server packet go after the last match."""
+    """The mm_time+size rule.
+
+    A client row with no server packet goes after the row of the client's previous
+    match, or just before its first match, or at the end when nothing matched.
+    """
     waiting: dict[tuple[Any, Any], deque[int]] = defaultdict(deque)
     for index, frame in enumerate(frames):
         if frame.server is not None:
             waiting[(frame.server["mm_time"], frame.server["size"])].append(index)
-    placed: list[tuple[tuple[int, int], _Frame]] = [((i, 0), f) for i, f in enumerate(frames)]
-    last = -1
-    for extra, row in enumerate(client, start=1):
+    placed: list[tuple[tuple[int, int, int], _Frame]] = [
+        ((index, 1, 0), frame) for index, frame in enumerate(frames)
+    ]
+    last: int | None = None
+    leading: list[_Frame] = []  # before the first match: placed once it is known
+    for number, row in enumerate(client):
         queue = waiting.get((row["mm_time"], row["size"]))
         if queue:
             last = queue.popleft()
             frames[last].client = row
             frames[last].rules.append(MM_TIME_SIZE)
+            if leading:
+                placed += [((last, 0, k), frame) for k, frame in enumerate(leading)]
+                leading = []
+        elif last is None:
+            leading.append(_Frame(client=row))
         else:
-            placed.append(((last, extra), _Frame(client=row)))
+            placed.append(((last, 2, number), _Frame(client=row)))
+    placed += [((len(frames), 0, k), frame) for k, frame in enumerate(leading)]
     placed.sort(key=lambda item: item[0])
     return [frame for _, frame in placed]
 
