@@ -139,6 +139,32 @@ def test_spice_streaming_measured_across_the_lab(lab_up, workload, tmp_path):
     assert processes_of(uuid) == []
 
 
+def test_a_client_already_running_is_measured_from_its_log(lab_up, workload, tmp_path):
+    log = tmp_path / "remote-viewer.log"
+    uri = f"spice://{lab_up['link_addresses']['host']}:5900"
+    with log.open("w") as out:
+        client = subprocess.Popen(
+            ["ip", "netns", "exec", lab_up["namespaces"]["client"], "env",
+             f"DISPLAY=:{lab_up['client_display']}", "SPICE_DEBUG=1", "remote-viewer", uri],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        config = write_config(
+            tmp_path, [{"remote_viewer": {"launch": False, "log": str(log)}}], duration=5
+        )
+        result = collector("run", "-c", str(config), "-i", str(INVENTORY))
+        assert result.returncode == 0, result.stdout[-4000:]
+        experiment = only_experiment(config)
+        frames = rows(config, "client_frames", experiment["uuid"])
+        assert len(frames) > 50  # about 30 fps for 5 s, from a client the run did not start
+        start, end = experiment["started_at"], experiment["ended_at"]
+        assert all(start - 0.5 <= f["time"] <= end + 0.5 for f in frames)
+        assert client.poll() is None  # the measurement left the client running
+    finally:
+        client.terminate()
+        client.wait(timeout=10)
+
+
 def test_benchmark_over_ssh_on_the_three_lab_machines(lab_up, tmp_path):
     s = lab_up
     pids = [int((LAB_DIR / f"{name}.pid").read_text()) for name in
