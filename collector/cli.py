@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="seconds of the measurement window")
     run.add_argument("-d", "--description", help="what this experiment is about")
     run.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
+    run.add_argument(
+        "--matrix", action="store_true", help="run the config's matrix: one experiment per point"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="with --matrix: list the runs and the time they take"
+    )
     run.set_defaults(func=_cmd_run)
 
     lst = sub.add_parser("list", help="list the experiments of the local or shared database")
@@ -129,6 +135,18 @@ def _database(args: argparse.Namespace) -> Path:
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from collector.run import RunRequest, run_experiment  # ansible-runner loads slowly
+
+    if args.matrix:
+        from collector.sweep import run_sweep
+
+        if args.duration is not None or args.description is not None:
+            raise CollectorError("--matrix takes durations and descriptions from the config")
+        return run_sweep(
+            args.config, args.secure, args.inventory, dry_run=args.dry_run,
+            verbose=args.verbose, out=out,
+        )  # fmt: skip
+    if args.dry_run:
+        raise CollectorError("--dry-run goes with --matrix")
 
     outcome = run_experiment(
         RunRequest(

@@ -35,7 +35,10 @@ COMMAND_LINE = "command line"
 DEFAULT_DURATION = 10.0
 DEFAULT_LOCAL_DATABASE = Path("results") / "benchmark.db"
 
-TOP_LEVEL_KEYS = ("description", "duration", "measurements", "machines", "databases", "matrix")
+TOP_LEVEL_KEYS = (
+    "description", "duration", "warmup", "cooldown", "measurements", "machines", "databases",
+    "matrix",
+)  # fmt: skip
 DATABASE_KEYS = ("local", "remote")
 LOCAL_DATABASE_KEYS = ("path",)
 REMOTE_DATABASE_KEYS = (
@@ -92,6 +95,10 @@ class Config:
     data: dict
     secret_paths: frozenset[tuple]
     notes: tuple[str, ...] = ()
+    # Seconds the workload (and network conditions) run before the window
+    # opens, and seconds to wait after a run before the next one of a sweep.
+    warmup: float = 0.0
+    cooldown: float = 0.0
 
     def __repr__(self) -> str:
         # Only what cannot hold a secret: a stray print or log line must be safe.
@@ -376,6 +383,8 @@ def load_config(
         remote_database=validator.remote_database(data),
         machines=validator.machines(data),
         matrix=validator.matrix(data),
+        warmup=validator.seconds(data, "warmup"),
+        cooldown=validator.seconds(data, "cooldown"),
         data=data,
         secret_paths=frozenset(secrets),
         notes=tuple(notes),
@@ -576,6 +585,18 @@ class _Validator:
             raise self.error(("duration",), f"{problem}, got {_kind(value)}")
         if not math.isfinite(value) or value <= 0:
             raise self.error(("duration",), problem)
+        return float(value)
+
+    def seconds(self, data: dict, key: str) -> float:
+        """An optional number of seconds, 0 or more."""
+        value = data.get(key)
+        if value is None:
+            return 0.0
+        problem = "expected a number of seconds, 0 or more"
+        if not _is_number(value):
+            raise self.error((key,), f"{problem}, got {_kind(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise self.error((key,), problem)
         return float(value)
 
     def machines(self, data: dict) -> dict:

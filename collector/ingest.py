@@ -142,6 +142,15 @@ def build_experiment(
 
 def _add_parameters(experiment: Experiment, plan: dict[str, Any]) -> None:
     experiment.set_parameter("run", "duration", plan["duration"])
+    experiment.set_parameter("run", "warmup", plan.get("warmup", 0.0))
+    experiment.set_parameter("run", "cooldown", plan.get("cooldown", 0.0))
+    sweep = plan.get("sweep")
+    if sweep:
+        experiment.sweep_id = sweep["id"]
+        for path, value in sweep["point"].items():
+            experiment.set_parameter("sweep", path, value)
+        experiment.set_parameter("sweep", "repetition", sweep["repetition"])
+        experiment.set_parameter("sweep", "key", sweep["key"])
     for m in plan["measurements"]:
         prefix = m["role"] + "_"
         experiment.set_parameter(m["role"], "machine", m["groups"])
@@ -286,7 +295,8 @@ def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock:
     table = experiment.create_table(name, fields)
     t = parsed.fields.index("time") if "time" in parsed.fields else None
     tod = parsed.fields.index("time_of_day") if "time_of_day" in parsed.fields else None
-    if t is None or (not clock.offset and tod is None):
+    start = clock.window.get("start_at")
+    if t is None or (not clock.offset and tod is None and start is None):
         rows = [(host, *row) for row in parsed.rows]
     else:
         rows = []
@@ -296,6 +306,9 @@ def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock:
                 values[t] = clock.from_time_of_day(values[tod])
             if values[t] is not None:
                 values[t] = values[t] - clock.offset
+                # What a sampler saw during the warm-up is not the window's.
+                if start is not None and values[t] < start:
+                    continue
             rows.append((host, *values))
     table.add_many(rows)
     return len(rows)

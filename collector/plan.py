@@ -36,6 +36,7 @@ def make_plan(
     *,
     inventory_name: str = "the inventory",
     with_secrets: bool = False,
+    sweep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assign each measurement to the hosts of its groups.
 
@@ -92,6 +93,9 @@ def make_plan(
         "database": str(database),
         "description": config.description,
         "duration": config.duration,
+        "warmup": config.warmup,
+        "cooldown": config.cooldown,
+        "sweep": sweep,
         "config_file": str(config.path),
         "secure_file": str(config.secure_path) if config.secure_path else None,
         "notes": list(config.notes),

@@ -47,6 +47,8 @@ class RunRequest:
     duration: float | None = None
     description: str | None = None
     verbose: bool = False
+    # Set by a sweep: its id, the point's values, repetition and key.
+    sweep: dict[str, Any] | None = None
 
 
 @dataclass
@@ -102,6 +104,8 @@ def run_experiment(request: RunRequest, *, out: TextIO = sys.stdout) -> RunOutco
     run_id = str(uuid.uuid4())
     run_dir = run_dir_for(config.local_database, run_id)
     extravars = extravars_for(config, run_id, overrides)
+    if request.sweep is not None:
+        extravars["sweep"] = request.sweep
     progress = Progress(out, verbose=request.verbose)
     print(f"run {run_id}: {config.description or '(no description)'}", file=out, flush=True)
 

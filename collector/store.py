@@ -578,6 +578,24 @@ def read_attachment(database: str | Path, uuid: str, name: str, host: str | None
     return bytes(found[0][1])
 
 
+def sweep_keys(database: str | Path, sweep_id: str) -> dict[str, tuple[str, str]]:
+    """The points a sweep has recorded: key -> (uuid, status), the best status kept."""
+    rank = {"ok": 0, "partial": 1, "interrupted": 2, "failed": 3}
+    found: dict[str, tuple[str, str]] = {}
+    with _connection(database, create=False) as conn:
+        rows = conn.execute(
+            "SELECT p.value, e.uuid, e.status FROM parameters p "
+            "JOIN experiments e ON e.uuid = p.experiment_uuid "
+            "WHERE e.sweep_id = ? AND p.measurement = 'sweep' AND p.name = 'key'",
+            (sweep_id,),
+        ).fetchall()
+    for value, uuid, status in rows:
+        key = json.loads(value)
+        if key not in found or rank.get(status, 9) < rank.get(found[key][1], 9):
+            found[key] = (uuid, status)
+    return found
+
+
 def mark_imported(database: str | Path, uuids: Iterable[str]) -> int:
     """Mark experiments uploaded to the shared database, all or none.
 

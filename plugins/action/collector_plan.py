@@ -22,7 +22,8 @@ from collector.plan import make_plan, write_plan
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(
-        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets")
+        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets",
+         "sweep")
     )
 
     def run(self, tmp=None, task_vars=None):
@@ -46,6 +47,7 @@ class ActionModule(ActionBase):
                 str(args.get("run_id") or uuid.uuid4()),
                 inventory_name=", ".join(str(i) for i in inventory),
                 with_secrets=bool(args.get("with_secrets")),
+                sweep=args.get("sweep") or None,
             )
             if not args.get("with_secrets"):
                 write_plan(plan, config, resume=bool(args.get("resume")))

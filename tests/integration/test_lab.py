@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from collector import store
 from tests.conftest import require
 from tests.integration.helpers import (
     BIN,
@@ -163,6 +167,67 @@ def test_a_client_already_running_is_measured_from_its_log(lab_up, workload, tmp
     finally:
         client.terminate()
         client.wait(timeout=10)
+
+
+def qdiscs(lab: dict) -> str:
+    return subprocess.run(
+        ["ip", "netns", "exec", lab["namespaces"]["host"], "tc", "qdisc", "show", "dev", "spice0"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def display_mbit(config, uuid) -> float:
+    """Mbit/s the client received on its busiest SPICE connection (the display channel)."""
+    by_conn: dict[str, list[dict]] = {}
+    for r in rows(config, "network_connections", uuid):
+        by_conn.setdefault(r["local"], []).append(r)
+    best = 0.0
+    for samples in by_conn.values():
+        span = samples[-1]["time"] - samples[0]["time"]
+        if span > 0:
+            best = max(
+                best,
+                (samples[-1]["bytes_received"] - samples[0]["bytes_received"]) * 8 / span / 1e6,
+            )
+    return best
+
+
+def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, tmp_path):
+    measurements = ["workload", "network_conditions", "remote_viewer", "network"]
+    config = write_config(
+        tmp_path, measurements, duration=6, warmup=3,
+        matrix={"measurements/network_conditions/rate": ["0", "300kbit"]},
+    )  # fmt: skip
+    result = collector("run", "-c", str(config), "-i", str(INVENTORY), "--matrix")
+    assert result.returncode == 0, result.stdout[-4000:]
+    rates = {}
+    for e in store.list_experiments(config.parent / "db" / "bench.db"):
+        full = store.get_experiment(config.parent / "db" / "bench.db", e["uuid"])
+        assert full["status"] == "ok", full["status_detail"]
+        rate = next(p["value"] for p in full["parameters"] if p["measurement"] == "sweep"
+                    and p["name"] == "measurements/network_conditions/rate")  # fmt: skip
+        rates[rate] = display_mbit(config, e["uuid"])
+    assert set(rates) == {"0", "300kbit"}
+    assert rates["0"] > 0.5, rates  # the 640x480 ball streams at about 1.3 Mbit/s
+    assert rates["300kbit"] < 0.6 * rates["0"], rates
+    assert "tbf" not in qdiscs(lab_up)
+
+    # Interrupted while the cap is on: it is still removed.
+    capped = write_config(
+        tmp_path / "interrupted", [{"network_conditions": {"rate": "300kbit"}}], duration=120
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector", "run", "-c", str(capped), "-i", str(INVENTORY)],
+        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while "tbf" not in qdiscs(lab_up) and time.time() < deadline:
+        time.sleep(0.5)
+    assert "tbf" in qdiscs(lab_up)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, out
+    assert "tbf" not in qdiscs(lab_up)
 
 
 def test_benchmark_over_ssh_on_the_three_lab_machines(lab_up, tmp_path):

@@ -86,6 +86,7 @@ class Runner:
         self.command = args.command
         self.timestamps = args.timestamps
         self.merge_stderr = args.merge_stderr
+        self.lead = args.lead
         self.arm_deadline = time.time() + args.arm_timeout
         self.stop_requested = False
         self.status = {"command": os.path.basename(self.command[0]), "runner_pid": os.getpid()}
@@ -122,8 +123,9 @@ class Runner:
         if go is None:
             reason = "stopped_before_start" if self.stop_requested else "never_released"
             return self.finish(reason)
-        self.status.update(scheduled_start=go["start_at"], scheduled_end=go["end_at"])
-        if not self.sleep_until(go["start_at"]):
+        start_at = go["start_at"] - self.lead
+        self.status.update(scheduled_start=start_at, scheduled_end=go["end_at"], lead=self.lead)
+        if not self.sleep_until(start_at):
             return self.finish("stopped_before_start")
         self.status["started"] = time.time()
         out_path = os.path.join(self.dir, "output")
@@ -333,6 +335,7 @@ def main(argv=None):
     arm.add_argument("--go", required=True)
     arm.add_argument("--timestamps", action="store_true")
     arm.add_argument("--merge-stderr", action="store_true", help="stderr into output too")
+    arm.add_argument("--lead", type=float, default=0.0, help="start this many seconds early")
     arm.add_argument("--arm-timeout", type=float, default=600.0)
     arm.add_argument("command", nargs=argparse.REMAINDER)
     go = sub.add_parser("go")
