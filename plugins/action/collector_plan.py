@@ -22,8 +22,7 @@ from collector.plan import make_plan, write_plan
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(
-        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets",
-         "sweep")
+        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets", "sweep")
     )
 
     def run(self, tmp=None, task_vars=None):
