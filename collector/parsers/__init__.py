@@ -32,3 +32,24 @@ def split_timestamp(line: str) -> tuple[float | None, str]:
         except ValueError:
             pass
     return None, line
+
+
+def recorder_head(head: str | None) -> tuple[int | None, float | None] | None:
+    """The ``[ORDER RELTIME]`` in front of a spice recorder line: (seq, trace time).
+
+    None when the head is not a recorder's (the line is someone else's).
+    An absolute ``HH:MM:SS.ffffff`` time, when the recorder prints one, is skipped.
+    """
+    seq: int | None = None
+    trace_time: float | None = None
+    for token in (head or "").split():
+        if ":" in token:
+            continue
+        try:
+            if "." in token:
+                trace_time = float(token)
+            else:
+                seq = int(token)
+        except ValueError:
+            return None
+    return seq, trace_time

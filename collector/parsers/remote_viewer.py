@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import re
 
-from collector.parsers import Rows, split_timestamp
+from collector.parsers import Rows, recorder_head, split_timestamp
 from collector.parsers.spice_server import TimeOfDay
 
 FRAME_FIELDS = ("time", "time_of_day", "channel", "margin_ms")
@@ -180,17 +180,8 @@ def _decode(raw: str, decode: Rows) -> None:
     found = _DECODE.search(line)
     if found is None or found.end() != len(line):
         return
-    seq: int | None = None
-    trace_time: float | None = None
-    for token in (found[1] or "").split():
-        # [ORDER] [HH:MM:SS.ffffff (recorder_abstime)] [RELTIME]
-        if ":" in token:
-            continue
-        try:
-            if "." in token:
-                trace_time = float(token)
-            else:
-                seq = int(token)
-        except ValueError:
-            return
+    parsed = recorder_head(found[1])
+    if parsed is None:
+        return
+    seq, trace_time = parsed
     decode.rows.append((t, trace_time, seq, *(int(v) for v in found.groups()[1:])))

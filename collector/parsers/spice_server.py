@@ -52,7 +52,7 @@ import re
 from collections.abc import Callable
 from re import Match
 
-from collector.parsers import Rows, split_timestamp
+from collector.parsers import Rows, recorder_head, split_timestamp
 
 STREAM_FIELDS = ("time", "time_of_day", "event", "stream_id", "width", "height", "input_fps")
 REPORT_FIELDS = (
@@ -211,19 +211,10 @@ def _packet(raw: str, packets: Rows) -> None:
     if found is None or found.end() != len(line):
         return
     head, label, size, mm_time = found.groups()
-    seq: int | None = None
-    trace_time: float | None = None
-    for token in (head or "").split():
-        # [ORDER] [HH:MM:SS.ffffff (recorder_abstime)] [RELTIME]
-        if ":" in token:
-            continue
-        try:
-            if "." in token:
-                trace_time = float(token)
-            else:
-                seq = int(token)
-        except ValueError:
-            return
+    parsed = recorder_head(head)
+    if parsed is None:
+        return
+    seq, trace_time = parsed
     packets.rows.append((t, trace_time, seq, label, int(size), int(mm_time)))
 
 
