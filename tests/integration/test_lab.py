@@ -230,6 +230,28 @@ def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, tmp_path):
     assert "tbf" not in qdiscs(lab_up)
 
 
+def test_delay_needs_netem_and_says_so_when_the_kernel_has_none(lab_up, tmp_path):
+    probe = subprocess.run(
+        ["ip", "netns", "exec", lab_up["namespaces"]["guest"], "tc", "qdisc", "add", "dev", "lo",
+         "root", "netem", "delay", "1ms"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["ip", "netns", "exec", lab_up["namespaces"]["guest"], "tc", "qdisc", "del", "dev", "lo",
+         "root"],
+        capture_output=True,
+    )  # fmt: skip
+    config = write_config(tmp_path, [{"network_conditions": {"delay": "20ms"}}], duration=3)
+    result = collector("run", "-c", str(config), "-i", str(INVENTORY))
+    experiment = only_experiment(config)
+    if probe.returncode == 0:  # this kernel has netem: the delay is applied
+        assert result.returncode == 0 and experiment["status"] == "ok", result.stdout[-3000:]
+    else:
+        assert experiment["status"] == "failed"
+        assert "this kernel has no netem" in experiment["status_detail"]
+    assert "netem" not in qdiscs(lab_up)
+
+
 def test_benchmark_over_ssh_on_the_three_lab_machines(lab_up, tmp_path):
     s = lab_up
     pids = [int((LAB_DIR / f"{name}.pid").read_text()) for name in
