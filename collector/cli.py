@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(func=_cmd_doctor)
 
+    export = sub.add_parser("export", help="write every table of an experiment as files")
+    export.add_argument("uuid", help="experiment UUID, or a unique prefix of it")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    export.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
+    _config_options(export)
+    export.add_argument("--db", type=Path, help="SQLite database (default: databases.local)")
+    export.set_defaults(func=_cmd_export)
+
     lab = sub.add_parser(
         "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
     )
@@ -303,6 +311,23 @@ def _cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     checks = doctor(args.config, args.secure, args.inventory, out=out)
     print_table(checks, out)
     return 0 if checks and all(c.ok for c in checks) else 1
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.analysis import export
+
+    database = (
+        args.db if args.db is not None else load_config(args.config, args.secure).local_database
+    )
+    try:
+        written = export(database, args.uuid, args.output, args.format)
+    except ImportError as e:  # parquet without pyarrow
+        raise CollectorError(
+            f"--format {args.format} needs a package that is missing: {e}"
+        ) from None
+    for path in written:
+        print(path, file=out)
+    return 0
 
 
 def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:

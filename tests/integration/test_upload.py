@@ -430,3 +430,18 @@ def test_remote_error_carries_no_password(server, remote_db):
     with pytest.raises(psycopg2.Error):
         psycopg2.connect(host=server.host, port=server.port, user="bench", password="x",
                          dbname=remote_db)  # fmt: skip
+
+
+def test_pandas_access_to_the_shared_database(tmp_path, server, remote_db):
+    from collector.analysis import open_results
+
+    e = make_experiment()
+    database = local_db(tmp_path, e)
+    assert upload(database, settings(server, remote_db), progress=lambda m: None).ok
+    remote = open_results(settings(server, remote_db))
+    local = open_results(database)
+    assert list(remote.experiments()["uuid"]) == [e.uuid]
+    assert remote.experiments()["test.interval"].iloc[0] == 1
+    assert sorted(remote.table("frames", [e.uuid])["cpu"].dropna()) == sorted(
+        local.table("frames", [e.uuid])["cpu"].dropna()
+    )
