@@ -7,12 +7,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint system-packages clean
+.PHONY: run test lint system-packages test-packages clean
 
 run: system-packages $(VENV)/.runtime
 	$(BIN)/python -m collector run $(ARGS)
 
-test: system-packages $(VENV)/.test lint
+test: test-packages $(VENV)/.test lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.test
@@ -22,6 +22,9 @@ lint: $(VENV)/.test
 
 system-packages:
 	@scripts/install-system-packages
+
+test-packages:
+	@scripts/install-system-packages --test
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from collector import store
 from collector.experiment import validate_table_name
-from collector.summary import summarize
+from collector.summary import TABLES_READ, summarize_records
 
 EXPERIMENT_COLUMNS = ["uuid", "description", "status", "status_detail", "started_at", "ended_at",
                       "sweep_id"]  # fmt: skip
@@ -79,16 +79,33 @@ class Results:
         return frame
 
     def summaries(self, uuids: Iterable[str]) -> pd.DataFrame:
-        """The figures of ``show``, flattened to one row per experiment (local databases)."""
-        if self.path is None:
-            raise NotImplementedError("summaries are computed from a local database")
+        """The figures of ``show``, flattened to one row per experiment.
+
+        Each table is read once for all the experiments, so a sweep of many
+        runs costs a query per table, not per table and run.
+        """
+        wanted = [str(u) for u in uuids]
+        if not wanted:
+            return pd.DataFrame(columns=["uuid"])
+        marks = ", ".join("?" * len(wanted))
+        listed = self._query(
+            "SELECT CAST(experiment_uuid AS TEXT) AS uuid, table_name FROM experiment_tables "
+            f"WHERE CAST(experiment_uuid AS TEXT) IN ({marks})",
+            wanted,
+        )
+        tables_of: dict[str, list[str]] = {u: [] for u in wanted}
+        for uuid, name in listed.itertuples(index=False):
+            tables_of[str(uuid)].append(name)
+        needed = sorted({n for names in tables_of.values() for n in names} & TABLES_READ)
+        records = {name: _records_by_experiment(self.table(name, wanted)) for name in needed}
         rows = []
-        for uuid in uuids:
-            experiment = store.get_experiment(self.path, str(uuid))
-            row: dict[str, Any] = {"uuid": experiment["uuid"]}
-            for section, figures in summarize(self.path, experiment["uuid"],
-                                              experiment["tables"]).items():  # fmt: skip
-                row.update(_flatten(section, figures))
+        for uuid in wanted:
+            row: dict[str, Any] = {"uuid": uuid}
+            figures = summarize_records(
+                lambda name, u=uuid: records.get(name, {}).get(u, []), tables_of[uuid]
+            )
+            for section, values in figures.items():
+                row.update(_flatten(section, values))
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -124,6 +141,17 @@ def export(database: Path, uuid: str, directory: Path, fmt: str = "csv") -> list
             frame.to_parquet(path, index=False)
         written.append(path)
     return written
+
+
+def _records_by_experiment(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Rows as the summaries take them: dicts in stored order, NULL as None (not NaN)."""
+    if frame.empty:
+        return {}
+    plain = frame.astype(object).where(frame.notna(), None)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in plain.to_dict("records"):
+        grouped.setdefault(str(record.pop("experiment_uuid")), []).append(record)
+    return grouped
 
 
 def _json_value(text: Any) -> Any:

@@ -102,10 +102,30 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write every table of an experiment as files")
     export.add_argument("uuid", help="experiment UUID, or a unique prefix of it")
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    export.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
-    _config_options(export)
-    export.add_argument("--db", type=Path, help="SQLite database (default: databases.local)")
+    _writing_options(export)
     export.set_defaults(func=_cmd_export)
+
+    report = sub.add_parser(
+        "report", help="write an HTML report with plots: of experiments, or of a sweep"
+    )
+    report.add_argument("uuid", nargs="*", help="experiment UUID(s), or unique prefixes")
+    report.add_argument("--sweep", metavar="ID", help="report a sweep (its id or a prefix)")
+    _writing_options(report)
+    report.set_defaults(func=_cmd_report)
+
+    comp = sub.add_parser(
+        "compare", help="compare two experiments (with their repetitions) metric by metric"
+    )
+    comp.add_argument("a", help="A: experiment UUID or prefix, or UUID,UUID,... run by hand")
+    comp.add_argument("b", help="B: the same; changes are B relative to A")
+    comp.add_argument("--all", action="store_true", help="every numeric figure, not the main ones")
+    comp.add_argument(
+        "--no-repetitions", action="store_true",
+        help="compare the named experiments only, not the other runs of their sweep points",
+    )  # fmt: skip
+    comp.add_argument("-o", "--output", type=Path, help="also write an HTML report here")
+    _db_options(comp)
+    comp.set_defaults(func=_cmd_compare)
 
     lab = sub.add_parser(
         "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
@@ -125,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
 def _config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", type=Path, help="benchmark.yaml to use")
     p.add_argument("--secure", type=Path, help="secure.yaml to merge (default: beside the config)")
+
+
+def _writing_options(p: argparse.ArgumentParser) -> None:
+    """For commands that read the local database and write files."""
+    p.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
+    _config_options(p)
+    p.add_argument("--db", type=Path, help="SQLite database (default: databases.local)")
 
 
 def _db_options(p: argparse.ArgumentParser) -> None:
@@ -186,13 +213,16 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         print(f"no experiments in {database}", file=out)
         return 0
     print(
-        f"{'UUID':36}  {'STARTED (UTC)':19}  {'SECONDS':>7}  {'STATUS':11}  DESCRIPTION", file=out
+        f"{'UUID':36}  {'STARTED (UTC)':19}  {'SECONDS':>7}  {'STATUS':11}  {'SWEEP':18}  "
+        "DESCRIPTION",
+        file=out,
     )
     for e in experiments:
         seconds = f"{e['duration']:.1f}" if e.get("duration") is not None else "-"
         print(
             f"{e['uuid']:36}  {_when(e.get('started_at')):19}  {seconds:>7}  "
-            f"{e['status'] + ('*' if e.get('imported') else ''):11}  {e.get('description') or ''}",
+            f"{e['status'] + ('*' if e.get('imported') else ''):11}  "
+            f"{e.get('sweep_id') or '-':18}  {e.get('description') or ''}",
             file=out,
         )
     print("(* uploaded)", file=out) if any(e.get("imported") for e in experiments) else None
@@ -316,17 +346,57 @@ def _cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from collector.analysis import export
 
-    database = (
-        args.db if args.db is not None else load_config(args.config, args.secure).local_database
-    )
     try:
-        written = export(database, args.uuid, args.output, args.format)
+        written = export(_database(args), args.uuid, args.output, args.format)
     except ImportError as e:  # parquet without pyarrow
         raise CollectorError(
             f"--format {args.format} needs a package that is missing: {e}"
         ) from None
     for path in written:
         print(path, file=out)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from collector import report
+
+    if bool(args.uuid) == bool(args.sweep):
+        raise CollectorError("report takes experiment UUID(s) or --sweep ID, not both or neither")
+    database = _database(args)
+    if args.sweep:
+        written = [report.sweep_report(database, args.sweep, args.output)]
+    elif len(args.uuid) == 1:
+        written = [report.experiment_report(database, args.uuid[0], args.output)]
+    else:  # one directory per experiment
+        written = [
+            report.experiment_report(database, u, args.output / store.get_experiment(
+                database, u)["uuid"]) for u in args.uuid
+        ]  # fmt: skip
+    for w in written:
+        print(f"{w.html} ({len(w.plots)} plot(s) beside it)", file=out)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.compare import compare, format_comparison
+
+    database = _database(args)
+    comparison = compare(
+        database, args.a, args.b, everything=args.all, repetitions=not args.no_repetitions
+    )
+    if args.json:
+        json.dump({
+            "a": comparison.a.uuids, "b": comparison.b.uuids, "method": comparison.method,
+            "metrics": [{"metric": m, **d.__dict__} for m, d in comparison.rows],
+        }, out, indent=1)  # fmt: skip
+        out.write("\n")
+    else:
+        print(format_comparison(comparison), file=out)
+    if args.output is not None:
+        from collector.report import comparison_report
+
+        written = comparison_report(comparison, args.output)
+        print(f"report: {written.html}", file=sys.stderr if args.json else out)
     return 0
 
 

@@ -596,6 +596,33 @@ def sweep_keys(database: str | Path, sweep_id: str) -> dict[str, tuple[str, str]
     return found
 
 
+def find_sweep(database: str | Path, sweep_or_prefix: str) -> tuple[str, list[str]]:
+    """A sweep's full id and its experiments (oldest first), from an id or a unique prefix.
+
+    ``252110f3`` finds ``sweep-252110f3bd8e``, as typed from ``list`` output.
+    """
+    path = Path(database)
+    wanted = str(sweep_or_prefix).strip()
+    with _connection(path, create=False) as conn:
+        ids = [row[0] for row in conn.execute(
+            "SELECT DISTINCT sweep_id FROM experiments WHERE sweep_id IS NOT NULL ORDER BY 1"
+        )]  # fmt: skip
+        matches = [i for i in ids if i == wanted] or [
+            i for i in ids if i.startswith(wanted) or i.removeprefix("sweep-").startswith(wanted)
+        ]
+        if not wanted or not matches:
+            known = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "") if ids else "none"
+            raise StoreError(f"no sweep {sweep_or_prefix!r} in {path} (sweeps there: {known})")
+        if len(matches) > 1:
+            raise StoreError(f"sweep prefix {sweep_or_prefix!r} is ambiguous: {', '.join(matches)}")
+        uuids = [row[0] for row in conn.execute(
+            "SELECT uuid FROM experiments WHERE sweep_id = ? "
+            "ORDER BY started_at IS NULL, started_at, created_at, uuid",
+            (matches[0],),
+        )]  # fmt: skip
+    return matches[0], uuids
+
+
 def mark_imported(database: str | Path, uuids: Iterable[str]) -> int:
     """Mark experiments uploaded to the shared database, all or none.
 

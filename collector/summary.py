@@ -23,12 +23,24 @@ SECONDS_PER_DAY = 86400
 
 
 def summarize(database: Path, uuid: str, tables: Iterable[str]) -> dict[str, Section]:
-    tables = list(tables)
+    """The figures of one experiment of a local database."""
 
     def read(table: str) -> list[Record]:
         fields, rows = store.read_table(database, table, uuid)
         return [dict(zip(fields, row, strict=True)) for row in rows]
 
+    return summarize_records(read, tables)
+
+
+def summarize_records(
+    read: Callable[[str], list[Record]], tables: Iterable[str]
+) -> dict[str, Section]:
+    """The figures from whatever ``read(table)`` gives: one experiment's rows of a table.
+
+    Any store can feed it (analysis reads the shared database with it), so the
+    figures are the same wherever the rows live.
+    """
+    tables = list(tables)
     figures: dict[str, Section] = {}
     for table in tables:
         if table in SUMMARIES:
@@ -379,3 +391,7 @@ SUMMARIES: dict[str, Callable[[list[dict[str, Any]]], Section]] = {
 JOINED_SUMMARIES: dict[str, tuple[str, Callable[[list[Record], list[Record]], Section]]] = {
     "gpu_engines": ("gpu_intel", _gpu_engines),
 }
+# Every table a summary reads.
+TABLES_READ = frozenset(
+    [*SUMMARIES, *JOINED_SUMMARIES, *(other for other, _ in JOINED_SUMMARIES.values())]
+)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import fmean
 
 import pytest
 
@@ -28,6 +29,7 @@ from tests.integration.helpers import (
     rows,
     write_config,
 )
+from tests.integration.reports import check_report
 
 pytestmark = pytest.mark.integration
 
@@ -177,39 +179,50 @@ def qdiscs(lab: dict) -> str:
 
 
 def display_mbit(config, uuid) -> float:
-    """Mbit/s the client received on its busiest SPICE connection (the display channel)."""
-    by_conn: dict[str, list[dict]] = {}
-    for r in rows(config, "network_connections", uuid):
-        by_conn.setdefault(r["local"], []).append(r)
-    best = 0.0
-    for samples in by_conn.values():
-        span = samples[-1]["time"] - samples[0]["time"]
-        if span > 0:
-            best = max(
-                best,
-                (samples[-1]["bytes_received"] - samples[0]["bytes_received"]) * 8 / span / 1e6,
-            )
-    return best
+    """Mbit/s the client received on its busiest SPICE connection (the display channel),
+    over the client's sampled span, as the `network_connections` summary counts it."""
+    samples = rows(config, "network_connections", uuid)
+    times = [r["time"] for r in samples]
+    span = max(times) - min(times)
+    by_conn: dict[tuple, list[dict]] = {}
+    for r in samples:
+        by_conn.setdefault((r["local"], r["peer"]), []).append(r)
+    carried = []
+    for conn in by_conn.values():
+        conn.sort(key=lambda r: r["time"])
+        received = conn[-1]["bytes_received"] - conn[0]["bytes_received"]
+        sent = conn[-1]["bytes_sent"] - conn[0]["bytes_sent"]
+        carried.append((received + sent, received))
+    return round(max(carried)[1] / span * 8 / 1e6, 3)
 
 
-def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, tmp_path):
-    measurements = ["workload", "network_conditions", "remote_viewer", "network"]
+@pytest.fixture(scope="module")
+def cap_sweep(lab_up, tmp_path_factory):
+    """The ball streamed uncapped and capped at 300 kbit/s, twice each."""
+    measurements = ["workload", "network_conditions", "spice_server", "remote_viewer", "network"]
     config = write_config(
-        tmp_path, measurements, duration=6, warmup=3,
-        matrix={"measurements/network_conditions/rate": ["0", "300kbit"]},
+        tmp_path_factory.mktemp("cap-sweep"), measurements, duration=6, warmup=3,
+        matrix={"repeat": 2, "measurements/network_conditions/rate": ["0", "300kbit"]},
     )  # fmt: skip
-    result = collector("run", "-c", str(config), "-i", str(INVENTORY), "--matrix")
+    result = collector("run", "-c", str(config), "-i", str(INVENTORY), "--matrix", timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:]
-    rates = {}
+    runs: dict[str, list[str]] = {"0": [], "300kbit": []}
     for e in store.list_experiments(config.parent / "db" / "bench.db"):
         full = store.get_experiment(config.parent / "db" / "bench.db", e["uuid"])
         assert full["status"] == "ok", full["status_detail"]
         rate = next(p["value"] for p in full["parameters"] if p["measurement"] == "sweep"
                     and p["name"] == "measurements/network_conditions/rate")  # fmt: skip
-        rates[rate] = display_mbit(config, e["uuid"])
-    assert set(rates) == {"0", "300kbit"}
-    assert rates["0"] > 0.5, rates  # the 640x480 ball streams at about 1.3 Mbit/s
-    assert rates["300kbit"] < 0.6 * rates["0"], rates
+        runs[rate].append(e["uuid"])
+    return config, runs
+
+
+def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, cap_sweep, tmp_path):
+    config, runs = cap_sweep
+    assert len(runs["0"]) == len(runs["300kbit"]) == 2
+    for uuncapped, capped in zip(runs["0"], runs["300kbit"], strict=True):
+        uncapped_rate, capped_rate = display_mbit(config, uuncapped), display_mbit(config, capped)
+        assert uncapped_rate > 0.5, uncapped_rate  # the 640x480 ball: about 1.3 Mbit/s
+        assert capped_rate < 0.6 * uncapped_rate, (capped_rate, uncapped_rate)
     assert "tbf" not in qdiscs(lab_up)
 
     # Interrupted while the cap is on: it is still removed.
@@ -228,6 +241,48 @@ def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, tmp_path):
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 130, out
     assert "tbf" not in qdiscs(lab_up)
+
+
+def test_reports_and_compare_of_the_cap_sweep(cap_sweep, tmp_path):
+    config, runs = cap_sweep
+    display = "network_connections.lab-client.display_rx_mbit_per_s"
+
+    # The sweep: the display channel's rate against the cap, each point's runs' mean.
+    out = tmp_path / "sweep"
+    result = collector("report", "-c", str(config), "--sweep", "sweep-", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    page = check_report(out / "report.html", sorted(out.glob("*.png")), tmp_path)
+    assert (out / f"network_conditions_rate--{display}.png").exists()
+    for rate, uuids in runs.items():
+        key = f"network_conditions/rate={rate}|{display}"
+        assert page.runs[key] == 2
+        expected = fmean(display_mbit(config, u) for u in uuids)
+        assert page.values[key] == pytest.approx(expected, abs=1e-9)
+
+    # Capped against uncapped: a real drop, beyond the noise of the repetitions.
+    compared = collector("compare", "-c", str(config), runs["0"][0], runs["300kbit"][0], "--json")
+    assert compared.returncode == 0, compared.stderr
+    metrics = {m["metric"]: m for m in json.loads(compared.stdout)["metrics"]}
+    assert metrics[display]["verdict"] == "real", metrics[display]
+    assert metrics[display]["relative"] < -0.4
+    assert metrics[display]["n_a"] == metrics[display]["n_b"] == 2
+
+    # One uncapped run: its time series, and its client fps as the frames give it.
+    uuid = runs["0"][0]
+    out = tmp_path / "one"
+    result = collector("report", "-c", str(config), uuid, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    plots = {p.name for p in out.glob("*.png")}
+    assert {"frame_rate.png", "frame_intervals.png", "bandwidth.png", "delays.png"} <= plots
+    page = check_report(out / "report.html", sorted(out.glob("*.png")), tmp_path)
+    frames = rows(config, "client_frames", uuid)
+    channel = frames[0]["channel"]
+    times = sorted(f["time"] for f in frames)
+    fps = (len(times) - 1) / (times[-1] - times[0])
+    assert page.values[f"client_frames.lab-client/{channel}.fps"] == pytest.approx(fps, abs=0.006)
+    assert page.values["network_connections.lab-client.display_rx_mbit_per_s"] == display_mbit(
+        config, uuid
+    )
 
 
 def test_delay_needs_netem_and_says_so_when_the_kernel_has_none(lab_up, tmp_path):

@@ -436,6 +436,14 @@ def test_pandas_access_to_the_shared_database(tmp_path, server, remote_db):
     from collector.analysis import open_results
 
     e = make_experiment()
+    # tables the summaries read, one with a NULL, which must stay out of the mean
+    frames = e.create_table("client_frames", ["host", "time", "time_of_day", "channel",
+                                              "margin_ms"])  # fmt: skip
+    frames.add_many([("c", 1795851940.0 + i / 30, None, "1", None if i == 2 else 100.0 + i)
+                     for i in range(60)])  # fmt: skip
+    e.create_table("system", ["host", "time", "cpu_busy"]).add_many(
+        [("h", 1795851940.0 + i, 10.0 * i) for i in range(4)]
+    )
     database = local_db(tmp_path, e)
     assert upload(database, settings(server, remote_db), progress=lambda m: None).ok
     remote = open_results(settings(server, remote_db))
@@ -445,3 +453,10 @@ def test_pandas_access_to_the_shared_database(tmp_path, server, remote_db):
     assert sorted(remote.table("frames", [e.uuid])["cpu"].dropna()) == sorted(
         local.table("frames", [e.uuid])["cpu"].dropna()
     )
+    figures = remote.summaries([e.uuid])
+    assert figures.to_dict("records") == local.summaries([e.uuid]).to_dict("records")
+    assert figures["client_frames.c/1.fps"].iloc[0] == 30.0
+    assert figures["client_frames.c/1.margin_mean_ms"].iloc[0] == round(
+        (sum(100.0 + i for i in range(60)) - 102.0) / 59, 2
+    )
+    assert figures["system.h.cpu_busy_mean_pct"].iloc[0] == 15.0
