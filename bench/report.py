@@ -255,7 +255,8 @@ def main() -> None:
         names = sorted({n for u in uuids for n in store.get_experiment(database, u)["tables"]})
 
         report_s, written = best_of(
-            args.repeat, lambda n: sweep_report(database, sweep_id, Path(tmp) / f"report-{n}")
+            args.repeat,
+            lambda n: sweep_report(open_results(database), sweep_id, Path(tmp) / f"report-{n}"),
         )
         summaries_s, summaries = best_of(
             args.repeat, lambda n: open_results(database).summaries(uuids)

@@ -7,7 +7,8 @@
     figures = db.summaries(experiments.uuid)  # the figures of `show`, one row each
 
 Local SQLite and the shared PostgreSQL give the same frames: the schema is
-the same on both sides.
+the same on both sides. Reports and comparisons read through this class
+only, so they work on either database.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ EXPERIMENT_COLUMNS = ["uuid", "description", "status", "status_detail", "started
 class Results:
     """One database's experiments as DataFrames."""
 
-    def __init__(self, connect: Any, *, placeholder: str, path: Path | None = None) -> None:
+    def __init__(
+        self, connect: Any, *, placeholder: str, where: str, path: Path | None = None
+    ) -> None:
         self._connect = connect
         self._mark = placeholder
-        self.path = path
+        self.where = where  # for messages: the file, or host:port/database
+        self.path = path  # None for the shared database
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
         conn = self._connect()
@@ -53,7 +57,10 @@ class Results:
         )
         frame["uuid"] = frame["uuid"].astype(str)
         frame["duration"] = frame["ended_at"] - frame["started_at"]
-        params = self._query("SELECT experiment_uuid, measurement, name, value FROM parameters")
+        params = self._query(  # JSON text on both sides (PostgreSQL's jsonb arrives decoded)
+            "SELECT experiment_uuid, measurement, name, CAST(value AS TEXT) AS value "
+            "FROM parameters"
+        )
         if not params.empty:
             params["experiment_uuid"] = params["experiment_uuid"].astype(str)
             params["column"] = params["measurement"] + "." + params["name"]
@@ -78,19 +85,93 @@ class Results:
             frame["experiment_uuid"] = frame["experiment_uuid"].astype(str)
         return frame
 
-    def summaries(self, uuids: Iterable[str]) -> pd.DataFrame:
-        """The figures of ``show``, flattened to one row per experiment.
+    def resolve(self, uuid_or_prefix: str) -> str:
+        """The full uuid of an experiment, from a uuid or a unique prefix."""
+
+        def starting_with(prefix: str) -> list[str]:
+            found = self._query(
+                "SELECT CAST(uuid AS TEXT) AS uuid FROM experiments "
+                "WHERE substr(CAST(uuid AS TEXT), 1, ?) = ? ORDER BY 1 LIMIT 6",
+                [len(prefix), prefix],
+            )
+            return list(found["uuid"])
+
+        return store.resolve_uuid(uuid_or_prefix, starting_with, self.where)
+
+    def experiment(self, uuid_or_prefix: str) -> dict[str, Any]:
+        """What ``store.get_experiment`` gives, from either database."""
+        uuid = self.resolve(uuid_or_prefix)
+        uploaded = "imported" if self.path is not None else "1"
+        row = self._query(
+            "SELECT CAST(uuid AS TEXT) AS uuid, description, status, status_detail, started_at, "
+            f"ended_at, sweep_id, {uploaded} AS imported FROM experiments "
+            "WHERE CAST(uuid AS TEXT) = ?",
+            [uuid],
+        ).iloc[0]
+        where = "WHERE CAST(experiment_uuid AS TEXT) = ?"
+        parameters = self._query(
+            "SELECT measurement, name, CAST(value AS TEXT) AS value FROM parameters "
+            f"{where} ORDER BY measurement, name",
+            [uuid],
+        )
+        tables = self._query(f"SELECT table_name, row_count FROM experiment_tables {where}", [uuid])
+        attachments = self._query(
+            f"SELECT name, host, media_type, size FROM attachments {where} ORDER BY name, host",
+            [uuid],
+        )
+        started, ended = _number(row["started_at"]), _number(row["ended_at"])
+        return {
+            "uuid": uuid,
+            "description": row["description"],
+            "status": row["status"],
+            "status_detail": row["status_detail"],
+            "started_at": started,
+            "ended_at": ended,
+            "duration": ended - started if started is not None and ended is not None else None,
+            "sweep_id": row["sweep_id"] if isinstance(row["sweep_id"], str) else None,
+            "imported": bool(row["imported"]),
+            "parameters": [
+                {"measurement": m, "name": n, "value": json.loads(v)}
+                for m, n, v in parameters.itertuples(index=False)
+            ],
+            "tables": {name: int(count) for name, count in tables.itertuples(index=False)},
+            "attachments": [
+                {
+                    "name": n,
+                    "host": h if isinstance(h, str) else None,
+                    "media_type": t,
+                    "size": int(s),
+                }
+                for n, h, t, s in attachments.itertuples(index=False)
+            ],
+        }
+
+    def sweep(self, sweep_or_prefix: str) -> tuple[str, list[str]]:
+        """A sweep's full id and its experiments, oldest first."""
+        ids = self._query(
+            "SELECT DISTINCT sweep_id FROM experiments WHERE sweep_id IS NOT NULL ORDER BY 1"
+        )
+        sweep_id = store.resolve_sweep(sweep_or_prefix, list(ids["sweep_id"]), self.where)
+        uuids = self._query(
+            "SELECT CAST(uuid AS TEXT) AS uuid FROM experiments WHERE sweep_id = ? "
+            "ORDER BY started_at IS NULL, started_at, created_at, uuid",
+            [sweep_id],
+        )
+        return sweep_id, list(uuids["uuid"])
+
+    def figures(self, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The figures of ``show`` per experiment, as ``summary`` nests them.
 
         Each table is read once for all the experiments, so a sweep of many
         runs costs a query per table, not per table and run.
         """
         wanted = [str(u) for u in uuids]
         if not wanted:
-            return pd.DataFrame(columns=["uuid"])
+            return {}
         marks = ", ".join("?" * len(wanted))
         listed = self._query(
             "SELECT CAST(experiment_uuid AS TEXT) AS uuid, table_name FROM experiment_tables "
-            f"WHERE CAST(experiment_uuid AS TEXT) IN ({marks})",
+            f"WHERE CAST(experiment_uuid AS TEXT) IN ({marks}) ORDER BY table_name",
             wanted,
         )
         tables_of: dict[str, list[str]] = {u: [] for u in wanted}
@@ -98,16 +179,22 @@ class Results:
             tables_of[str(uuid)].append(name)
         needed = sorted({n for names in tables_of.values() for n in names} & TABLES_READ)
         records = {name: _records_by_experiment(self.table(name, wanted)) for name in needed}
-        rows = []
-        for uuid in wanted:
-            row: dict[str, Any] = {"uuid": uuid}
-            figures = summarize_records(
+        return {
+            uuid: summarize_records(
                 lambda name, u=uuid: records.get(name, {}).get(u, []), tables_of[uuid]
             )
+            for uuid in wanted
+        }
+
+    def summaries(self, uuids: Iterable[str]) -> pd.DataFrame:
+        """The figures of ``show``, flattened to one row per experiment."""
+        rows = []
+        for uuid, figures in self.figures(uuids).items():
+            row: dict[str, Any] = {"uuid": uuid}
             for section, values in figures.items():
                 row.update(_flatten(section, values))
             rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["uuid"])
 
 
 def open_results(source: str | Path | Any) -> Results:
@@ -115,10 +202,10 @@ def open_results(source: str | Path | Any) -> Results:
     from collector.remote import RemoteSettings, connect
 
     if isinstance(source, RemoteSettings):
-        return Results(lambda: connect(source), placeholder="%s")
+        return Results(lambda: connect(source), placeholder="%s", where=source.describe())
     path = Path(source)
     store.open_database(path, create=False).close()  # checks it is a database of this tool
-    return Results(lambda: sqlite3.connect(path), placeholder="?", path=path)
+    return Results(lambda: sqlite3.connect(path), placeholder="?", where=str(path), path=path)
 
 
 def export(database: Path, uuid: str, directory: Path, fmt: str = "csv") -> list[Path]:
@@ -141,6 +228,10 @@ def export(database: Path, uuid: str, directory: Path, fmt: str = "csv") -> list
             frame.to_parquet(path, index=False)
         written.append(path)
     return written
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _records_by_experiment(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:

@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("uuid", nargs="*", help="experiment UUID(s), or unique prefixes")
     report.add_argument("--sweep", metavar="ID", help="report a sweep (its id or a prefix)")
     _writing_options(report)
+    _remote_option(report)
     report.set_defaults(func=_cmd_report)
 
     comp = sub.add_parser(
@@ -125,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     comp.add_argument("-o", "--output", type=Path, help="also write an HTML report here")
     _db_options(comp)
+    _remote_option(comp)
     comp.set_defaults(func=_cmd_compare)
 
     lab = sub.add_parser(
@@ -154,12 +156,33 @@ def _writing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, help="SQLite database (default: databases.local)")
 
 
+def _remote_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--remote", action="store_true",
+        help="read the shared PostgreSQL database (databases.remote) instead of the local one",
+    )  # fmt: skip
+
+
 def _db_options(p: argparse.ArgumentParser) -> None:
     _config_options(p)
     p.add_argument(
         "--db", type=Path, help="SQLite database (default: the config's databases.local)"
     )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def _results(args: argparse.Namespace) -> Any:
+    """The local database, or with --remote the shared one, for pandas-based commands."""
+    from collector.analysis import open_results
+
+    if not getattr(args, "remote", False):
+        return open_results(_database(args))
+    from collector.remote import RemoteSettings
+
+    config = load_config(args.config, args.secure)
+    return open_results(
+        RemoteSettings.from_config(config.remote_database, display_path(config.path))
+    )
 
 
 def _database(args: argparse.Namespace) -> Path:
@@ -362,16 +385,16 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
     if bool(args.uuid) == bool(args.sweep):
         raise CollectorError("report takes experiment UUID(s) or --sweep ID, not both or neither")
-    database = _database(args)
+    results = _results(args)
     if args.sweep:
-        written = [report.sweep_report(database, args.sweep, args.output)]
+        written = [report.sweep_report(results, args.sweep, args.output)]
     elif len(args.uuid) == 1:
-        written = [report.experiment_report(database, args.uuid[0], args.output)]
+        written = [report.experiment_report(results, args.uuid[0], args.output)]
     else:  # one directory per experiment
         written = [
-            report.experiment_report(database, u, args.output / store.get_experiment(
-                database, u)["uuid"]) for u in args.uuid
-        ]  # fmt: skip
+            report.experiment_report(results, u, args.output / results.resolve(u))
+            for u in args.uuid
+        ]
     for w in written:
         print(f"{w.html} ({len(w.plots)} plot(s) beside it)", file=out)
     return 0
@@ -380,9 +403,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     from collector.compare import compare, format_comparison
 
-    database = _database(args)
     comparison = compare(
-        database, args.a, args.b, everything=args.all, repetitions=not args.no_repetitions
+        _results(args), args.a, args.b, everything=args.all, repetitions=not args.no_repetitions
     )
     if args.json:
         json.dump({

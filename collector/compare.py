@@ -10,12 +10,11 @@ repetitions (collector.stats says how).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pandas as pd
 
-from collector import metrics, stats, store
-from collector.analysis import Results, open_results
+from collector import metrics, stats
+from collector.analysis import Results
 from collector.errors import CollectorError
 
 
@@ -46,12 +45,11 @@ class Comparison:
 
 
 def compare(
-    database: Path, a: str, b: str, *, everything: bool = False, repetitions: bool = True
+    results: Results, a: str, b: str, *, everything: bool = False, repetitions: bool = True
 ) -> Comparison:
-    results = open_results(database)
     experiments = results.experiments()
-    side_a = _side(database, experiments, a, repetitions)
-    side_b = _side(database, experiments, b, repetitions)
+    side_a = _side(results, experiments, a, repetitions)
+    side_b = _side(results, experiments, b, repetitions)
     overlap = set(side_a.uuids) & set(side_b.uuids)
     if overlap:
         raise CollectorError(
@@ -82,8 +80,8 @@ def _explained(d: stats.Difference, a: Side, b: Side) -> stats.Difference:
     return d
 
 
-def _side(database: Path, experiments: pd.DataFrame, spec: str, repetitions: bool) -> Side:
-    named = [store.get_experiment(database, part)["uuid"] for part in _parts(spec)]
+def _side(results: Results, experiments: pd.DataFrame, spec: str, repetitions: bool) -> Side:
+    named = [results.resolve(part) for part in _parts(spec)]
     if len(named) > 1 or not repetitions:
         return Side(spec, named)
     return Side(spec, metrics.repetitions_of(experiments, named[0]))

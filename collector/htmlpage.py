@@ -20,11 +20,12 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 110
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.real td { background: #fff3cd; } .note { color: #555; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: 12px; }
 img { max-width: 100%; height: auto; }
-code { font-size: 12px; }
+code { font-size: 12px; } div.wide { overflow-x: auto; }
 """
 
 
@@ -73,7 +74,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, row_class: S
     for index, cells in enumerate(rows):
         css = f' class="{classes[index]}"' if index < len(classes) and classes[index] else ""
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
-    return f"<table>{head}<tbody>{''.join(body)}</tbody></table>"
+    # a wide table scrolls on its own instead of widening the page
+    return f'<div class="wide"><table>{head}<tbody>{"".join(body)}</tbody></table></div>'
 
 
 def image(png: bytes, title: str, file_name: str) -> str:

@@ -17,12 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from collector import __version__, htmlpage, metrics, plots, store
-from collector.analysis import open_results
+from collector import __version__, htmlpage, metrics, plots
+from collector.analysis import Results
 from collector.compare import Comparison, parameter_differences
 from collector.errors import CollectorError
 from collector.stats import METHOD
-from collector.summary import summarize
 
 GENERATOR = f"python -m collector {__version__}"
 REPORT = "report.html"
@@ -40,9 +39,8 @@ class Written:
     plots: list[Path]
 
 
-def experiment_report(database: Path, uuid: str, directory: Path) -> Written:
-    experiment = store.get_experiment(database, uuid)
-    results = open_results(database)
+def experiment_report(results: Results, uuid: str, directory: Path) -> Written:
+    experiment = results.experiment(uuid)
     uuid = experiment["uuid"]
     tables = {
         name: results.table(name, [uuid]) for name in PLOTTED_TABLES if name in experiment["tables"]
@@ -50,7 +48,7 @@ def experiment_report(database: Path, uuid: str, directory: Path) -> Written:
     start = experiment["started_at"] or _first_time(tables)
     duration = experiment["duration"] or 0.0
     drawn = plots.experiment_plots(tables, start, duration) if start is not None else []
-    figures = summarize(database, uuid, experiment["tables"])
+    figures = results.figures([uuid])[uuid]
     hosts = results.table("hosts", [uuid]) if "hosts" in experiment["tables"] else pd.DataFrame()
     failures = (
         results.table("failures", [uuid])
@@ -75,9 +73,8 @@ def experiment_report(database: Path, uuid: str, directory: Path) -> Written:
     return _write(directory, title, sections, drawn)
 
 
-def sweep_report(database: Path, sweep: str, directory: Path) -> Written:
-    sweep_id, uuids = store.find_sweep(database, sweep)
-    results = open_results(database)
+def sweep_report(results: Results, sweep: str, directory: Path) -> Written:
+    sweep_id, uuids = results.sweep(sweep)
     experiments = results.experiments()
     experiments = experiments[experiments["uuid"].isin(uuids)].reset_index(drop=True)
     swept = [c for c in metrics.swept_columns(experiments) if experiments[c].notna().any()]
@@ -256,6 +253,12 @@ def _point_keys(merged: pd.DataFrame, swept: list[str]) -> pd.Series:
 def _points_table(merged: pd.DataFrame, swept: list[str], chosen: list[str]) -> str:
     points = _point_keys(merged, swept)
     order = list(dict.fromkeys(points))
+    # column headings: the points' values only, the parameters named once above
+    headings = list(dict.fromkeys(
+        ", ".join(str(r[c]) for c in swept if not pd.isna(r[c])) for _, r in merged.iterrows()
+    ))  # fmt: skip
+    if len(headings) != len(order):  # values alone would be ambiguous: keep the names
+        headings = order
     rows = []
     for metric in chosen:
         cells = [htmlpage.cell(metrics.label(metric)), htmlpage.cell(metrics.unit(metric))]
@@ -264,7 +267,10 @@ def _points_table(merged: pd.DataFrame, swept: list[str], chosen: list[str]) -> 
                       if metrics.is_number(v)]  # fmt: skip
             cells.append(_spread_cell(values, f"{point}|{metric}"))
         rows.append(cells)
-    return htmlpage.table(["metric", "unit", *order], rows)
+    names = ", ".join(metrics.short_path(c) for c in swept)
+    return htmlpage.paragraph(f"Columns: {names}.", note=True) + htmlpage.table(
+        ["metric", "unit", *headings], rows
+    )
 
 
 def _spread_cell(values: list[float], key: str) -> str:
@@ -274,7 +280,7 @@ def _spread_cell(values: list[float], key: str) -> str:
     text = htmlpage.number(mean)
     if len(values) > 1:
         sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-        text += f" ± {htmlpage.number(sd)}"
+        text += f" ± {sd:.2g}"  # two digits are all a spread of a few runs can tell
     return (
         f'<td class="num" data-metric="{htmlpage.escape(key)}" data-value="{mean!r}" '
         f'data-runs="{len(values)}">{text} ({len(values)})</td>'

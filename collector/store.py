@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -443,31 +443,41 @@ def list_experiments(database: str | Path) -> list[dict[str, Any]]:
 _PREFIX = re.compile(r"[0-9a-f-]+")
 
 
-def _resolve_uuid(conn: sqlite3.Connection, path: Path, uuid_or_prefix: str) -> str:
-    """Full uuid for a full uuid or a unique prefix, as typed on the command line."""
+def resolve_uuid(uuid_or_prefix: str, starting_with: Callable[[str], list[str]], where: str) -> str:
+    """Full uuid for a full uuid or a unique prefix, as typed on the command line.
+
+    ``starting_with(prefix)`` lists up to 6 uuids of the database that start
+    with it, so the local and the shared database resolve prefixes alike.
+    """
     wanted = str(uuid_or_prefix).strip().lower()
-    if conn.execute("SELECT 1 FROM experiments WHERE uuid = ?", (wanted,)).fetchone():
-        return wanted
     if not _PREFIX.fullmatch(wanted):
-        raise StoreError(f"no experiment {uuid_or_prefix!r} in {path}")
+        raise StoreError(f"no experiment {uuid_or_prefix!r} in {where}")
+    matches = starting_with(wanted)
+    if wanted in matches:
+        return wanted
     if len(wanted) < MIN_PREFIX:
         raise StoreError(
             f"experiment prefix {uuid_or_prefix!r} is too short; give at least {MIN_PREFIX} "
             "characters"
         )
-    matches = [
-        row[0]
-        for row in conn.execute(
-            "SELECT uuid FROM experiments WHERE substr(uuid, 1, ?) = ? ORDER BY uuid LIMIT 6",
-            (len(wanted), wanted),
-        )
-    ]
     if not matches:
-        raise StoreError(f"no experiment {uuid_or_prefix!r} in {path}")
+        raise StoreError(f"no experiment {uuid_or_prefix!r} in {where}")
     if len(matches) > 1:
         shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
         raise StoreError(f"experiment prefix {uuid_or_prefix!r} is ambiguous: {shown}")
     return matches[0]
+
+
+def _resolve_uuid(conn: sqlite3.Connection, path: Path, uuid_or_prefix: str) -> str:
+    def starting_with(prefix: str) -> list[str]:
+        if conn.execute("SELECT 1 FROM experiments WHERE uuid = ?", (prefix,)).fetchone():
+            return [prefix]
+        return [row[0] for row in conn.execute(
+            "SELECT uuid FROM experiments WHERE substr(uuid, 1, ?) = ? ORDER BY uuid LIMIT 6",
+            (len(prefix), prefix),
+        )]  # fmt: skip
+
+    return resolve_uuid(uuid_or_prefix, starting_with, str(path))
 
 
 def get_experiment(database: str | Path, uuid_or_prefix: str) -> dict[str, Any]:
@@ -602,25 +612,31 @@ def find_sweep(database: str | Path, sweep_or_prefix: str) -> tuple[str, list[st
     ``252110f3`` finds ``sweep-252110f3bd8e``, as typed from ``list`` output.
     """
     path = Path(database)
-    wanted = str(sweep_or_prefix).strip()
     with _connection(path, create=False) as conn:
         ids = [row[0] for row in conn.execute(
             "SELECT DISTINCT sweep_id FROM experiments WHERE sweep_id IS NOT NULL ORDER BY 1"
         )]  # fmt: skip
-        matches = [i for i in ids if i == wanted] or [
-            i for i in ids if i.startswith(wanted) or i.removeprefix("sweep-").startswith(wanted)
-        ]
-        if not wanted or not matches:
-            known = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "") if ids else "none"
-            raise StoreError(f"no sweep {sweep_or_prefix!r} in {path} (sweeps there: {known})")
-        if len(matches) > 1:
-            raise StoreError(f"sweep prefix {sweep_or_prefix!r} is ambiguous: {', '.join(matches)}")
+        sweep_id = resolve_sweep(sweep_or_prefix, ids, str(path))
         uuids = [row[0] for row in conn.execute(
             "SELECT uuid FROM experiments WHERE sweep_id = ? "
             "ORDER BY started_at IS NULL, started_at, created_at, uuid",
-            (matches[0],),
+            (sweep_id,),
         )]  # fmt: skip
-    return matches[0], uuids
+    return sweep_id, uuids
+
+
+def resolve_sweep(sweep_or_prefix: str, ids: list[str], where: str) -> str:
+    """The one sweep id of ``ids`` that is, or starts with, what the user typed."""
+    wanted = str(sweep_or_prefix).strip()
+    matches = [i for i in ids if i == wanted] or [
+        i for i in ids if i.startswith(wanted) or i.removeprefix("sweep-").startswith(wanted)
+    ]
+    if not wanted or not matches:
+        known = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "") if ids else "none"
+        raise StoreError(f"no sweep {sweep_or_prefix!r} in {where} (sweeps there: {known})")
+    if len(matches) > 1:
+        raise StoreError(f"sweep prefix {sweep_or_prefix!r} is ambiguous: {', '.join(matches)}")
+    return matches[0]
 
 
 def mark_imported(database: str | Path, uuids: Iterable[str]) -> int:

@@ -90,6 +90,18 @@ class ReportPage(HTMLParser):
             self.captions.append(data)
 
 
+def report(config: Path, *args: str, scratch: Path) -> tuple[ReportPage, set[str]]:
+    """Run ``collector report ARGS`` into a new directory and check what it wrote."""
+    from tests.integration.helpers import collector
+
+    out = scratch / f"report-{len(list(scratch.glob('report-*')))}"
+    result = collector("report", "-c", str(config), *args, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    plots = sorted(out.glob("*.png"))
+    assert f"{out / 'report.html'} ({len(plots)} plot(s) beside it)" in result.stdout
+    return check_report(out / "report.html", plots, scratch), {p.name for p in plots}
+
+
 def check_report(html: Path, plot_files: list[Path], scratch: Path) -> ReportPage:
     """The page embeds exactly the PNG files beside it, and Chromium shows every one."""
     page = ReportPage(html)

@@ -29,7 +29,7 @@ from tests.integration.helpers import (
     rows,
     write_config,
 )
-from tests.integration.reports import check_report
+from tests.integration.reports import report
 
 pytestmark = pytest.mark.integration
 
@@ -248,11 +248,8 @@ def test_reports_and_compare_of_the_cap_sweep(cap_sweep, tmp_path):
     display = "network_connections.lab-client.display_rx_mbit_per_s"
 
     # The sweep: the display channel's rate against the cap, each point's runs' mean.
-    out = tmp_path / "sweep"
-    result = collector("report", "-c", str(config), "--sweep", "sweep-", "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    page = check_report(out / "report.html", sorted(out.glob("*.png")), tmp_path)
-    assert (out / f"network_conditions_rate--{display}.png").exists()
+    page, plots = report(config, "--sweep", "sweep-", scratch=tmp_path)
+    assert f"network_conditions_rate--{display}.png" in plots
     for rate, uuids in runs.items():
         key = f"network_conditions/rate={rate}|{display}"
         assert page.runs[key] == 2
@@ -269,12 +266,8 @@ def test_reports_and_compare_of_the_cap_sweep(cap_sweep, tmp_path):
 
     # One uncapped run: its time series, and its client fps as the frames give it.
     uuid = runs["0"][0]
-    out = tmp_path / "one"
-    result = collector("report", "-c", str(config), uuid, "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    plots = {p.name for p in out.glob("*.png")}
+    page, plots = report(config, uuid, scratch=tmp_path)
     assert {"frame_rate.png", "frame_intervals.png", "bandwidth.png", "delays.png"} <= plots
-    page = check_report(out / "report.html", sorted(out.glob("*.png")), tmp_path)
     frames = rows(config, "client_frames", uuid)
     channel = frames[0]["channel"]
     times = sorted(f["time"] for f in frames)

@@ -16,7 +16,7 @@ import pytest
 
 from collector import store
 from tests.integration.helpers import collector, database, write_config
-from tests.integration.reports import check_report
+from tests.integration.reports import check_report, report
 
 pytestmark = pytest.mark.integration
 
@@ -62,15 +62,8 @@ def cpu_busy_mean(db, uuid: str) -> float:
 
 def test_sweep_report_shows_the_database_numbers_and_renders(sweep, tmp_path):
     config, db, sweep_id, runs = sweep
-    out = tmp_path / "sweep-report"
-    result = collector("report", "-c", str(config), "--sweep", sweep_id.removeprefix("sweep-")[:6],
-                       "-o", str(out))  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert f"{out / 'report.html'} (" in result.stdout
-    plots = sorted(out.glob("*.png"))
-    names = [p.name for p in plots]
-    assert f"workload_command--{CPU}.png" in names, names
-    page = check_report(out / "report.html", plots, tmp_path)
+    page, plots = report(config, "--sweep", sweep_id.removeprefix("sweep-")[:6], scratch=tmp_path)
+    assert f"workload_command--{CPU}.png" in plots, plots
 
     for kind, value in (("idle", IDLE), ("busy", BUSY)):
         key = f"workload/command={json.dumps(value)}|{CPU}"
@@ -84,12 +77,8 @@ def test_sweep_report_shows_the_database_numbers_and_renders(sweep, tmp_path):
 def test_experiment_report_shows_its_figures_plots_and_parameters(sweep, tmp_path):
     config, db, _, runs = sweep
     uuid = runs["busy"][0]
-    out = tmp_path / "one"
-    result = collector("report", "-c", str(config), uuid[:8], "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    plots = {p.name for p in out.glob("*.png")}
+    page, plots = report(config, uuid[:8], scratch=tmp_path)
     assert "cpu.png" in plots, plots  # no traffic here: no bandwidth plot
-    page = check_report(out / "report.html", sorted(out.glob("*.png")), tmp_path)
     assert page.values[CPU] == pytest.approx(cpu_busy_mean(db, uuid), abs=0.006)
     with sqlite3.connect(db) as conn:
         samples = conn.execute(

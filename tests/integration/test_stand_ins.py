@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import require
 from tests.integration.helpers import ROOT, collector, only_experiment, rows, write_config
+from tests.integration.reports import report
 
 pytestmark = pytest.mark.integration
 
@@ -83,6 +84,15 @@ def test_streaming_agent_and_gpu_roles(tmp_path, display):
     assert {"gpuUtil", "encUtil", "pwrDraw"} <= {g["metric"] for g in gpu}
     start, end = experiment["started_at"], experiment["ended_at"]
     assert all(start - 1 <= g["time"] <= end + 1 for g in gpu)
+
+    # Its report: the agent's frames and the GPU, plotted and rendered.
+    page, plots = report(config, uuid, scratch=tmp_path)
+    assert {"frame_rate.png", "frame_sizes.png", "frame_intervals.png", "gpu.png"} <= plots
+    assert page.values["agent_frames.localhost.frames"] == len(frames)
+    utilisation = [g["value"] for g in gpu if g["metric"] == "gpuUtil"]
+    assert page.values["gpu_samples.localhost/gpu0/gpuUtil.mean"] == round(
+        sum(utilisation) / len(utilisation), 2
+    )
 
 
 def test_gpu_preflight_names_the_missing_tool(tmp_path):

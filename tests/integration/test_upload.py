@@ -460,3 +460,63 @@ def test_pandas_access_to_the_shared_database(tmp_path, server, remote_db):
         (sum(100.0 + i for i in range(60)) - 102.0) / 59, 2
     )
     assert figures["system.h.cpu_busy_mean_pct"].iloc[0] == 15.0
+
+
+def sweep_experiments() -> list[Experiment]:
+    """Two points of a sweep, two runs each, with tables that have figures."""
+    out = []
+    for point, (rate, cpu) in enumerate((("0", 10.0), ("300kbit", 40.0))):
+        for repetition in (1, 2):
+            start = 1795851939.0 + 100 * (2 * point + repetition)
+            e = Experiment(f"rate {rate} #{repetition}", started_at=start, ended_at=start + 4,
+                           sweep_id="sweep-0123abcd")  # fmt: skip
+            e.set_parameter("sweep", "measurements/network_conditions/rate", rate)
+            e.set_parameter("sweep", "repetition", repetition)
+            e.set_parameter("sweep", "key", f"k{point}{repetition}")
+            e.set_parameter("network_conditions", "rate", rate)
+            e.create_table("system", ["host", "time", "cpu_busy"]).add_many(
+                [("h", start + i, cpu + repetition + i) for i in range(4)]
+            )
+            e.create_table("client_frames", ["host", "time", "channel", "margin_ms"]).add_many(
+                [("c", start + i / (30 - 10 * point), "1", 50.0 + i % 3) for i in range(60)]
+            )
+            out.append(e)
+    return out
+
+
+def test_reports_and_compare_read_the_shared_database_as_the_local_one(tmp_path, server, remote_db):
+    experiments = sweep_experiments()
+    local = tmp_path / "bench.db"
+    for e in experiments:
+        e.save(local)
+    config = config_file(tmp_path, server, remote_db)
+    assert cli("upload", "-c", str(config)).returncode == 0
+    a, b = experiments[0].uuid, experiments[2].uuid
+
+    def both(*args: str) -> list[str]:
+        """stdout of the command on the local database, then on the shared one."""
+        outs = []
+        for where in ("local", "remote"):
+            result = cli(*args, "-c", str(config), *(["--remote"] if where == "remote" else []))
+            assert result.returncode == 0, (where, result.stderr)
+            outs.append(result.stdout)
+        return outs
+
+    local_json, remote_json = both("compare", a[:8], b[:8], "--json")
+    assert json.loads(local_json) == json.loads(remote_json)
+    metrics = {m["metric"]: m for m in json.loads(remote_json)["metrics"]}
+    cpu = metrics["system.h.cpu_busy_mean_pct"]
+    assert (cpu["mean_a"], cpu["mean_b"], cpu["verdict"]) == (13.0, 43.0, "real")
+    assert metrics["client_frames.c/1.fps"]["mean_b"] == 20.0
+
+    # the same pages, plots included, byte for byte
+    for name, args in (("sweep", ("report", "--sweep", "0123")), ("one", ("report", a[:8]))):
+        pages = []
+        for where in ("local", "remote"):
+            out = tmp_path / where / name
+            flag = ["--remote"] if where == "remote" else []
+            result = cli(*args, "-c", str(config), "-o", str(out), *flag)
+            assert result.returncode == 0, (where, result.stderr)
+            pages.append((out / "report.html").read_text())
+        assert pages[0] == pages[1]
+        assert "data-value" in pages[0] and "data:image/png" in pages[0]

@@ -63,3 +63,32 @@ def test_a_file_that_is_not_ours_is_refused(tmp_path):
     bogus.write_text("not a database\n")
     with pytest.raises(StoreError, match="is not a database of this tool"):
         open_results(bogus)
+
+
+def test_experiment_and_sweep_lookups_match_the_store(database):
+    from collector import store
+
+    results = open_results(database)
+    uuids = list(results.experiments()["uuid"])
+    assert results.resolve(uuids[1][:6]) == uuids[1]
+    got = results.experiment(uuids[1][:6])
+    expected = store.get_experiment(database, uuids[1])
+    expected.pop("created_at")
+    key = lambda p: (p["measurement"], p["name"])  # noqa: E731
+    assert sorted(got.pop("parameters"), key=key) == sorted(expected.pop("parameters"), key=key)
+    assert got == expected
+    assert results.sweep("sweep-") == ("sweep-x", uuids)
+    assert store.find_sweep(database, "x") == ("sweep-x", uuids)
+
+
+def test_lookups_name_the_database_in_their_errors(database):
+    results = open_results(database)
+    for call, message in (
+        (lambda: results.resolve("zz"), f"no experiment 'zz' in {database}"),
+        (lambda: results.resolve("abc"), "experiment prefix 'abc' is too short"),
+        (lambda: results.resolve("ffffffff"), f"no experiment 'ffffffff' in {database}"),
+        (lambda: results.sweep("nope"), f"no sweep 'nope' in {database} (sweeps there: sweep-x)"),
+    ):
+        with pytest.raises(StoreError) as caught:
+            call()
+        assert message in str(caught.value)
