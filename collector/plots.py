@@ -105,7 +105,8 @@ def frame_rate(tables: Tables, start: float, duration: float) -> Plot | None:
     reports = _timed(tables.get("spice_client_reports"), start)
     for name, group in _groups(reports, "host"):
         seconds = group["duration_ms"].astype(float) / 1000
-        fps = group["frames"].astype(float) / seconds.where(seconds > 0)
+        # a report spans its first to its last frame: one interval fewer than frames
+        fps = (group["frames"].astype(float) - 1) / seconds.where(seconds > 0)
         axes.plot(group["t"], fps, marker="o", markersize=3, label=f"server: client reports {name}")
     drops = _timed(tables.get("spice_server_drops"), start)
     for name, group in _groups(drops, "host"):

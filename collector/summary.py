@@ -181,6 +181,9 @@ def _spice_client_reports(records: list[Record]) -> Section:
         frames = sum(_values(rs, "frames"))
         drops = sum(_values(rs, "drops"))
         seconds = sum(_values(rs, "duration_ms")) / 1000
+        # a report's duration runs from its first frame's mm-time to its last one's
+        # (spice-gtk), so it spans one interval fewer than it has frames
+        intervals = sum(max(f - 1, 0) for f in _values(rs, "frames"))
         out[host] = {
             "reports": len(rs),
             "frames": frames,
@@ -188,7 +191,7 @@ def _spice_client_reports(records: list[Record]) -> Section:
             # a report's drops are among its frames (spice-gtk counts both per frame received)
             "drop_pct": round(100 * drops / frames, 2) if frames else None,
             "video_delay_mean_ms": _mean(rs, "video_delay_ms"),
-            "fps": round(frames / seconds, 2) if seconds > 0 else None,
+            "fps": round(intervals / seconds, 2) if seconds > 0 else None,
         }
     return out
 
