@@ -257,10 +257,12 @@ def _sampler_row(
         value = status.get(key)
         return None if value is None else float(value) - offset
 
-    started = local("started")
-    skew = None if started is None or window_start is None else started - window_start
+    started, scheduled = local("started"), local("scheduled_start")
+    # against the sampler's own schedule, which a warm-up lead moves before the window
+    planned = scheduled if scheduled is not None else window_start
+    skew = None if started is None or planned is None else started - planned
     return (
-        host, name, sampler, local("scheduled_start"), started, local("ended"), skew,
+        host, name, sampler, scheduled, started, local("ended"), skew,
         status.get("end_reason"), status.get("returncode"), status.get("user_cpu_s"),
         status.get("sys_cpu_s"), status.get("max_rss_kb"),
     )  # fmt: skip

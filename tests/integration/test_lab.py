@@ -224,6 +224,13 @@ def test_a_bandwidth_cap_sweep_and_no_tc_rule_left(lab_up, cap_sweep, tmp_path):
         assert uncapped_rate > 0.5, uncapped_rate  # the 640x480 ball: about 1.3 Mbit/s
         assert capped_rate < 0.6 * uncapped_rate, (capped_rate, uncapped_rate)
     assert "tbf" not in qdiscs(lab_up)
+    # the warm-up starts workload, caps and client 3 s early, each on its own schedule
+    samplers = rows(config, "samplers", runs["0"][0])
+    early = {s["measurement"] for s in samplers if s["scheduled_start"] < min(
+        t["scheduled_start"] for t in samplers) + 1}  # fmt: skip
+    assert {"workload", "network_conditions", "remote_viewer"} <= early
+    assert not early & {"spice_server", "network"}
+    assert max(abs(s["start_skew_s"]) for s in samplers) < 0.5, samplers
 
     # Interrupted while the cap is on: it is still removed.
     capped = write_config(

@@ -434,3 +434,19 @@ def test_show_prints_the_spice_sections(tmp_path):
     assert cli.main(["show", e.uuid[:8], "--db", str(database), "--json"], out=out) == 0
     figures = json.loads(out.getvalue())["figures"]
     assert figures["spice_client_reports"][SERVER]["drops"] == 146
+
+
+def test_start_spread_is_against_each_samplers_own_schedule(tmp_path):
+    e = Experiment("warm-up", started_at=1000.0, ended_at=1010.0)
+    samplers = e.create_table("samplers", ["host", "measurement", "scheduled_start", "started",
+                                           "ended", "user_cpu_s", "sys_cpu_s"])  # fmt: skip
+    samplers.add_many([
+        ("g", "workload", 997.0, 997.0021, 1010.0, 0.5, 0.1),  # a 3 s warm-up lead
+        ("h", "process", 1000.0, 1000.0004, 1010.0, 0.02, 0.01),
+        ("c", "network", 1000.0, 1000.0011, 1010.0, 0.05, 0.0),
+    ])  # fmt: skip
+    figures = figures_of(e, tmp_path)["samplers"]
+    assert figures["start_spread_ms"] == pytest.approx(1.7, abs=0.01)
+    assert figures["g/workload"]["cpu_pct"] == pytest.approx(
+        100 * 0.6 / (1010.0 - 997.0021), abs=0.01
+    )
