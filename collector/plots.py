@@ -247,7 +247,7 @@ def against_parameter(points: pd.DataFrame, parameter: str, metric: str, name: s
         return None
     numeric = all(metrics.is_number(v) for v in data[parameter])
     order = list(dict.fromkeys(points[parameter].dropna()))  # the sweep's own order
-    position = (lambda v: float(v)) if numeric else (lambda v: float(order.index(v)))
+    position = float if numeric else (lambda v: float(order.index(v)))
     title = f"{metrics.label(metric)} vs {metrics.short_path(parameter)}"
     figure, axes = _figure(title, metrics.unit(metric) or metric.rsplit(".", 1)[-1],
                            xlabel=metrics.short_path(parameter))  # fmt: skip

@@ -8,11 +8,13 @@ it for slides and issues. The numbers come from the same code as ``show``
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import stdev
 from typing import Any
 
 import pandas as pd
@@ -203,8 +205,6 @@ def _figures_table(figures: dict[str, dict[str, Any]]) -> str:
 
 
 def _parameters_table(parameters: list[dict[str, Any]]) -> str:
-    import json
-
     rows = [
         [htmlpage.cell(p["measurement"]), htmlpage.cell(p["name"]),
          f"<td><code>{htmlpage.escape(json.dumps(p['value']))}</code></td>"]
@@ -244,10 +244,13 @@ def _sweep_overview(sweep_id: str, experiments: pd.DataFrame, swept: list[str]) 
     return _key_values(pairs)
 
 
+def _swept_values(row: pd.Series, columns: list[str]) -> dict[str, Any]:
+    """The row's values of the swept parameters it has (a full sweep's row has them all)."""
+    return {c: row[c] for c in columns if not pd.isna(row[c])}
+
+
 def _point_keys(merged: pd.DataFrame, swept: list[str]) -> pd.Series:
-    return merged.apply(
-        lambda r: metrics.point_label({c: r[c] for c in swept if not pd.isna(r[c])}), axis=1
-    )
+    return merged.apply(lambda r: metrics.point_label(_swept_values(r, swept)), axis=1)
 
 
 def _points_table(merged: pd.DataFrame, swept: list[str], chosen: list[str]) -> str:
@@ -255,7 +258,7 @@ def _points_table(merged: pd.DataFrame, swept: list[str], chosen: list[str]) -> 
     order = list(dict.fromkeys(points))
     # column headings: the points' values only, the parameters named once above
     headings = list(dict.fromkeys(
-        ", ".join(str(r[c]) for c in swept if not pd.isna(r[c])) for _, r in merged.iterrows()
+        ", ".join(str(v) for v in _swept_values(r, swept).values()) for _, r in merged.iterrows()
     ))  # fmt: skip
     if len(headings) != len(order):  # values alone would be ambiguous: keep the names
         headings = order
@@ -279,8 +282,7 @@ def _spread_cell(values: list[float], key: str) -> str:
     mean = sum(values) / len(values)
     text = htmlpage.number(mean)
     if len(values) > 1:
-        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-        text += f" ± {sd:.2g}"  # two digits are all a spread of a few runs can tell
+        text += f" ± {stdev(values):.2g}"  # two digits are all a spread of a few runs can tell
     return (
         f'<td class="num" data-metric="{htmlpage.escape(key)}" data-value="{mean!r}" '
         f'data-runs="{len(values)}">{text} ({len(values)})</td>'
@@ -293,9 +295,8 @@ def _sweep_plots(merged: pd.DataFrame, swept: list[str], varying: list[str]) -> 
         others = [c for c in swept if c != parameter]
         frame = merged.copy()
         frame["series"] = frame.apply(
-            lambda r, o=others: metrics.point_label({c: r[c] for c in o if not pd.isna(r[c])})
-            if o else "", axis=1,
-        )  # fmt: skip
+            lambda r, o=others: metrics.point_label(_swept_values(r, o)) if o else "", axis=1
+        )
         frame = frame[frame[parameter].notna()]
         # a baseline sweep moves one parameter at a time: only the series where this
         # parameter takes several values is a curve; the rest are other parameters' points
@@ -320,7 +321,7 @@ def _slug(text: str) -> str:
 def _sweep_experiments(experiments: pd.DataFrame, swept: list[str]) -> str:
     rows = []
     for _, e in experiments.iterrows():
-        point = metrics.point_label({c: e[c] for c in swept if not pd.isna(e[c])})
+        point = metrics.point_label(_swept_values(e, swept))
         repetition = e.get("sweep.repetition")
         rows.append([htmlpage.cell(e["uuid"]), htmlpage.cell(e["status"]), htmlpage.cell(point),
                      htmlpage.cell(None if pd.isna(repetition) else int(repetition)),

@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.conftest import require
+from tests.integration.helpers import collector
 
 PROBE = """<script>
 addEventListener("load", () => {
@@ -92,8 +93,6 @@ class ReportPage(HTMLParser):
 
 def report(config: Path, *args: str, scratch: Path) -> tuple[ReportPage, set[str]]:
     """Run ``collector report ARGS`` into a new directory and check what it wrote."""
-    from tests.integration.helpers import collector
-
     out = scratch / f"report-{len(list(scratch.glob('report-*')))}"
     result = collector("report", "-c", str(config), *args, "-o", str(out))
     assert result.returncode == 0, result.stderr
