@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parser speed on about a million lines of real output each.
 
-For every parser of collector.measurements.PARSERS (and the GPU and
+For every parser the measurements declare (collector.measurements) (and the GPU and
 streaming-agent parsers, registered or not), the input is the parser's
 fixture from tests/fixtures/ repeated until it has about N lines. Each
 parse() is timed (best of --repeat runs) and its lines and rows per second
@@ -32,18 +32,18 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector.measurements import PARSERS, Parser  # noqa: E402
-from collector.parsers import (  # noqa: E402
-    intel_gpu_top,
+from collector.measurements import (  # noqa: E402
+    gpu,
     network,
-    nvidia_smi,
-    pidstat,
+    registry,
     remote_viewer,
     spice_server,
     streaming_agent,
     system,
-    vmstat,
 )
+from collector.measurements import process as pidstat  # noqa: E402
+from collector.measurements import test as vmstat  # noqa: E402
+from collector.measurements.base import Parser  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SPICE_SAMPLES = ("mjpeg-ball-640", "mjpeg-smpte-scroll-1024", "vp8-smpte-scroll-1024", "tbf-4mbit")
@@ -128,14 +128,14 @@ def cases() -> list[Case]:
         Case("remote_viewer", "spice-logs/built/client-*.log", remote_viewer.parse,
              joined("spice-logs/built/client-recorder.log",
                     "spice-logs/built/client-stream-summary.log")),
-        Case("nvidia_smi", "gpu/nvidia-smi-stats.txt", nvidia_smi.parse,
+        Case("nvidia_smi", "gpu/nvidia-smi-stats.txt", gpu.parse_nvidia_smi,
              joined("gpu/nvidia-smi-stats.txt")),
-        Case("intel_gpu_top", "gpu/intel_gpu_top.json (5 samples)", intel_gpu_top.parse,
+        Case("intel_gpu_top", "gpu/intel_gpu_top.json (5 samples)", gpu.parse_intel_gpu_top,
              intel_text),
         Case("streaming_agent", "streaming_agent/frames.log", streaming_agent.parse,
              joined("streaming_agent/frames.log")),
     ]  # fmt: skip
-    registered = {parse for files in PARSERS.values() for parse in files.values()}
+    registered = {parse for m in registry.measurements().values() for parse in m.parsers().values()}
     covered = {case.parse for case in known}
     missing = registered - covered
     if missing:

@@ -46,13 +46,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collector import store  # noqa: E402
-from collector.analysis import open_results  # noqa: E402
-from collector.experiment import Experiment  # noqa: E402
-from collector.ingest import FAILURE_FIELDS, HOST_FIELDS, SAMPLER_FIELDS  # noqa: E402
-from collector.measurements import Parser  # noqa: E402
-from collector.parsers import Rows, pidstat, remote_viewer, spice_server, system  # noqa: E402
-from collector.pipeline import pipeline_table  # noqa: E402
-from collector.report import sweep_report  # noqa: E402
+from collector.measurements import process as pidstat  # noqa: E402
+from collector.measurements import remote_viewer, spice_server, system  # noqa: E402
+from collector.measurements.base import Parser  # noqa: E402
+from collector.measurements.parsing import Rows  # noqa: E402
+from collector.measurements.pipeline import pipeline_table  # noqa: E402
+from collector.results.analysis import open_results  # noqa: E402
+from collector.results.report import sweep_report  # noqa: E402
+from collector.running.ingest import FAILURE_FIELDS, HOST_FIELDS, SAMPLER_FIELDS  # noqa: E402
+from collector.store.experiment import Experiment  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 SERVER, CLIENT = "lab-host", "lab-client"
@@ -195,7 +197,7 @@ def build(database: Path, experiments: int) -> tuple[str, list[str], int]:
 
 
 def add_parameters(e: Experiment, sweep_id: str, rate: str, repetition: int) -> None:
-    """The parameters a sweep run records (collector.ingest), through the public API."""
+    """The parameters a sweep run records (collector.running.ingest), through the public API."""
     e.set_parameter("run", "duration", WINDOW_S)
     e.set_parameter("run", "warmup", 0.0)
     e.set_parameter("run", "cooldown", 0.0)

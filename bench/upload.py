@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collector import store  # noqa: E402
-from collector.experiment import Experiment  # noqa: E402
-from collector.remote import RemoteSettings  # noqa: E402
-from collector.upload import upload  # noqa: E402
+from collector.store.experiment import Experiment  # noqa: E402
+from collector.store.remote import RemoteSettings  # noqa: E402
+from collector.store.upload import upload  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 
 PASSWORD = "bench-upload-pw"

@@ -15,9 +15,8 @@ from typing import Any, TextIO
 
 from collector import store
 from collector.config import load_config
+from collector.config.yamlfile import display_path
 from collector.errors import CollectorError
-from collector.roles import display_path
-from collector.summary import summarize
 
 
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
@@ -140,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     save.add_argument("run_dir", type=Path, help="results/runs/<uuid>")
     save.add_argument("--interrupted", action="store_true", help="record it as interrupted")
+    save.add_argument(
+        "--db", type=Path, help="SQLite database to save into (default: the run's own)"
+    )
     save.set_defaults(func=_cmd_save)
     return parser
 
@@ -173,11 +175,11 @@ def _db_options(p: argparse.ArgumentParser) -> None:
 
 def _results(args: argparse.Namespace) -> Any:
     """The local database, or with --remote the shared one, for pandas-based commands."""
-    from collector.analysis import open_results
+    from collector.results.analysis import open_results
 
     if not getattr(args, "remote", False):
         return open_results(_database(args))
-    from collector.remote import RemoteSettings
+    from collector.store.remote import RemoteSettings
 
     config = load_config(args.config, args.secure)
     return open_results(
@@ -192,10 +194,10 @@ def _database(args: argparse.Namespace) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.run import RunRequest, run_experiment  # ansible-runner loads slowly
+    from collector.running.run import RunRequest, run_experiment  # ansible-runner loads slowly
 
     if args.matrix:
-        from collector.sweep import run_sweep
+        from collector.running.sweep import run_sweep
 
         if args.duration is not None or args.description is not None:
             raise CollectorError("--matrix takes durations and descriptions from the config")
@@ -253,9 +255,11 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    database = _database(args)
-    experiment = store.get_experiment(database, args.uuid)
-    experiment["figures"] = summarize(database, experiment["uuid"], experiment["tables"])
+    from collector.results.summaries import summarize
+
+    reader = store.open_reader(_database(args))
+    experiment = reader.experiment(args.uuid)
+    experiment["figures"] = summarize(reader, experiment["uuid"], experiment["tables"])
     if args.json:
         json.dump(experiment, out, indent=1, default=str)
         out.write("\n")
@@ -270,7 +274,8 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     if e.get("duration") is not None:
         print(f"duration     {e['duration']:.1f} s", file=out)
     print("parameters", file=out)
-    for p in e["parameters"]:
+    # the run's own settings first, then each measurement's options
+    for p in sorted(e["parameters"], key=lambda p: p["measurement"] not in ("run", "sweep")):
         print(f"  {p['measurement']}.{p['name']} = {json.dumps(p['value'])}", file=out)
     print("tables", file=out)
     for name, count in sorted(e["tables"].items()):
@@ -291,8 +296,8 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list_remote(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.remote import RemoteSettings
-    from collector.upload import remote_experiments
+    from collector.store.remote import RemoteSettings
+    from collector.store.upload import remote_experiments
 
     config = load_config(args.config, args.secure)
     settings = RemoteSettings.from_config(config.remote_database, display_path(config.path))
@@ -315,8 +320,8 @@ def _list_remote(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.remote import RemoteSettings
-    from collector.upload import pending, upload
+    from collector.store.remote import RemoteSettings
+    from collector.store.upload import pending, upload
 
     config = load_config(args.config, args.secure)
     database = args.db if args.db is not None else config.local_database
@@ -342,7 +347,7 @@ def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.measurements import parse_file
+    from collector.measurements.registry import parse_file
 
     tables = parse_file(args.measurement, args.file)
     if args.json:
@@ -359,7 +364,7 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.doctor import doctor, print_table
+    from collector.running.doctor import doctor, print_table
 
     checks = doctor(args.config, args.secure, args.inventory, out=out)
     print_table(checks, out)
@@ -367,7 +372,7 @@ def _cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.analysis import export
+    from collector.results.analysis import export
 
     try:
         written = export(_database(args), args.uuid, args.output, args.format)
@@ -381,7 +386,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from collector import report
+    from collector.results import report
 
     if bool(args.uuid) == bool(args.sweep):
         raise CollectorError("report takes experiment UUID(s) or --sweep ID, not both or neither")
@@ -401,7 +406,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.compare import compare, format_comparison
+    from collector.results.compare import compare, format_comparison
 
     comparison = compare(
         _results(args), args.a, args.b, everything=args.all, repetitions=not args.no_repetitions
@@ -415,7 +420,7 @@ def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(format_comparison(comparison), file=out)
     if args.output is not None:
-        from collector.report import comparison_report
+        from collector.results.report import comparison_report
 
         written = comparison_report(comparison, args.output)
         print(f"report: {written.html}", file=sys.stderr if args.json else out)
@@ -423,7 +428,7 @@ def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.lab import lab
+    from collector.running.lab import lab
 
     return lab(args.action)
 
@@ -431,9 +436,14 @@ def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:
     from ansible.release import __version__ as ansible_version
 
-    from collector.ingest import save_run
+    from collector.running.ingest import save_run
 
-    saved = save_run(args.run_dir, interrupted=args.interrupted, ansible_version=ansible_version)
+    saved = save_run(
+        args.run_dir,
+        interrupted=args.interrupted,
+        ansible_version=ansible_version,
+        database=args.db,
+    )
     print(saved.summary(), file=out)
     return 0 if saved.status == "ok" else 1
 

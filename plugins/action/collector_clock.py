@@ -21,6 +21,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        self.validate_argument_spec(argument_spec={})
         best = None
         for _ in range(ROUNDS):
             before = time.time()

@@ -1,6 +1,6 @@
 """Load and check the config, then plan the run (controller side).
 
-Thin: the work is in collector.config and collector.plan, shared with
+Thin: the work is in collector.config (load and plan), shared with
 ``python -m collector run``.
 """
 
@@ -14,20 +14,30 @@ from ansible.plugins.action import ActionBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.config import load_config
+from collector.config.load import load_config
+from collector.config.plan import make_plan, write_plan
 from collector.errors import CollectorError
-from collector.plan import make_plan, write_plan
+
+ARGUMENTS = {
+    "config": {"type": "path"},
+    "secure": {"type": "path"},
+    # raw: a value that is not a number is reported by the config check, with its key path
+    "duration": {"type": "raw"},
+    "description": {"type": "str"},
+    "run_id": {"type": "str"},
+    "resume": {"type": "bool", "default": False},
+    "with_secrets": {"type": "bool", "default": False},
+    "sweep": {"type": "dict"},
+}
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(
-        ("config", "secure", "duration", "description", "run_id", "resume", "with_secrets", "sweep")
-    )
+    _VALID_ARGS = frozenset(ARGUMENTS)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = self._task.args
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
         overrides = {}
         if args.get("duration") not in (None, ""):
             overrides["duration"] = _number(args["duration"])
@@ -45,11 +55,12 @@ class ActionModule(ActionBase):
                 task_vars["groups"],
                 str(args.get("run_id") or uuid.uuid4()),
                 inventory_name=", ".join(str(i) for i in inventory),
-                with_secrets=bool(args.get("with_secrets")),
+                with_secrets=args["with_secrets"],
                 sweep=args.get("sweep") or None,
+                inventory_variables=_inventory_variables(task_vars["hostvars"]),
             )
-            if not args.get("with_secrets"):
-                write_plan(plan, config, resume=bool(args.get("resume")))
+            if not args["with_secrets"]:
+                write_plan(plan, config, resume=args["resume"])
         except CollectorError as e:
             result.update(failed=True, msg=str(e))
             return result
@@ -68,3 +79,13 @@ def _number(value):
     except (TypeError, ValueError):
         return value  # the config check reports it with its key path
     return int(number) if number.is_integer() else number
+
+
+def _inventory_variables(hostvars):
+    """What the inventory sets of some variables on a host, templated as Ansible would."""
+
+    def lookup(host, names):
+        known = hostvars.get(host, {})
+        return {name: known[name] for name in names if name in known}
+
+    return lookup

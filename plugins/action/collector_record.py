@@ -13,15 +13,21 @@ from ansible.plugins.action import ActionBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from collector.events import append_event
+from collector.running.events import append_event
+
+ARGUMENTS = {
+    "run_dir": {"type": "path", "required": True},
+    "event": {"type": "dict", "required": True},
+}
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("run_dir", "event"))
+    _VALID_ARGS = frozenset(ARGUMENTS)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        append_event(Path(self._task.args["run_dir"]), dict(self._task.args["event"]))
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
+        append_event(Path(args["run_dir"]), dict(args["event"]))
         result["changed"] = False
         return result

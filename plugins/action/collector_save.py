@@ -1,7 +1,7 @@
 """Turn the run directory into a saved experiment (controller side).
 
 The only code that writes a run to the database, whichever way the run was
-started: collector.ingest does the work.
+started: collector.running.ingest does the work.
 """
 
 from __future__ import annotations
@@ -15,20 +15,25 @@ from ansible.release import __version__ as ansible_version
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from collector.errors import CollectorError
-from collector.ingest import save_run
+from collector.running.ingest import save_run
+
+ARGUMENTS = {
+    "run_dir": {"type": "path", "required": True},
+    "interrupted": {"type": "bool", "default": False},
+}
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("run_dir", "interrupted"))
+    _VALID_ARGS = frozenset(ARGUMENTS)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = self._task.args
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
         try:
             saved = save_run(
                 Path(args["run_dir"]),
-                interrupted=_bool(args.get("interrupted", False)),
+                interrupted=args["interrupted"],
                 ansible_version=ansible_version,
             )
         except CollectorError as e:
@@ -36,9 +41,3 @@ class ActionModule(ActionBase):
             return result
         result.update(changed=True, status=saved.status, uuid=saved.uuid, msg=saved.summary())
         return result
-
-
-def _bool(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

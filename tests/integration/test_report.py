@@ -38,7 +38,7 @@ def sweep(tmp_path_factory):
     result = collector("run", "-c", str(config), "--matrix", timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     db = database(config)
-    sweep_id, uuids = store.find_sweep(db, "sweep-")
+    sweep_id, uuids = store.open_reader(db).sweep("sweep-")
     runs = {"idle": [], "busy": []}
     for uuid in uuids:
         e = store.get_experiment(db, uuid)

@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from collector import store
-from collector.experiment import Experiment
-from collector.pgschema import SCHEMA_VERSION, ensure_schema
-from collector.remote import RemoteError, RemoteSettings, connect
-from collector.upload import upload
+from collector.store.experiment import Experiment
+from collector.store.pgschema import SCHEMA_VERSION, ensure_schema
+from collector.store.remote import RemoteError, RemoteSettings, connect
+from collector.store.upload import upload
 from tests.conftest import require
 from tests.integration.helpers import ROOT, env
 from tests.pgserver import PgServer, find_bindir
@@ -433,7 +433,7 @@ def test_remote_error_carries_no_password(server, remote_db):
 
 
 def test_pandas_access_to_the_shared_database(tmp_path, server, remote_db):
-    from collector.analysis import open_results
+    from collector.results.analysis import open_results
 
     e = make_experiment()
     # tables the summaries read, one with a NULL, which must stay out of the mean

@@ -1,0 +1,395 @@
+"""Check the merged config section by section against the schema and the roles' specs.
+
+Each error is a ConfigError naming the file the value came from, its key
+path and what was expected, never the value itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from collector.config.merge import same, split_measurement
+from collector.config.model import (
+    COMMAND_LINE,
+    DATABASE_KEYS,
+    DEFAULT_DURATION,
+    DEFAULT_LOCAL_DATABASE,
+    LOCAL_DATABASE_KEYS,
+    MACHINE_OPTIONS,
+    MATRIX_KEYS,
+    MATRIX_MODES,
+    REMOTE_DATABASE_KEYS,
+    REMOTE_DATABASE_TYPES,
+    SSLMODES,
+    KeyPath,
+    MeasurementConfig,
+    kind,
+)
+from collector.config.roles import RoleInfo, discover_roles, resolve_measurement, snake_case
+from collector.config.yamlfile import format_key_path
+from collector.errors import ConfigError
+from collector.measurements import registry
+
+
+class Origins:
+    """Which file (or the command line) a key path's value came from, for messages."""
+
+    def __init__(self, base_name: str, secure_name: str, introduced: set[KeyPath]) -> None:
+        self.base_name = base_name
+        self.secure_name = secure_name
+        self.introduced = set(introduced)
+        self.command_line: set[KeyPath] = set()
+
+    def source(self, path: KeyPath) -> str:
+        # The longest matching prefix decides: an override inside secure data wins.
+        for length in range(len(path), -1, -1):
+            prefix = path[:length]
+            if prefix in self.command_line:
+                return COMMAND_LINE
+            if prefix in self.introduced:
+                return self.secure_name
+        return self.base_name
+
+
+def _did_you_mean(word: Any, candidates: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(str(word), sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{matches[0]}'?" if matches else ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# How an argument-spec type reads in "expected ..." messages.
+_TYPE_WORDS = {
+    "str": "a string",
+    "path": "a path (a string)",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean (true or false)",
+    "list": "a list",
+    "dict": "a mapping",
+    "bits": "a size (a string or an integer)",
+    "bytes": "a size (a string or an integer)",
+    "json": "JSON (a string, list or mapping)",
+    "jsonarg": "JSON (a string, list or mapping)",
+    "sid": "a string or an integer",
+}
+
+
+def _type_ok(value: Any, option_type: str) -> bool:
+    """Check a value as Ansible's argument spec would, minus its string conversions.
+
+    Ansible quietly turns ``"5"`` into 5; here a string is an error, so a
+    quoting mistake in benchmark.yaml does not silently change meaning.
+    """
+    if option_type in ("str", "path"):
+        return isinstance(value, str)
+    if option_type == "int":
+        return _is_int(value)
+    if option_type == "float":
+        return _is_number(value)
+    if option_type == "bool":
+        return isinstance(value, bool)
+    if option_type == "list":
+        return isinstance(value, list)
+    if option_type == "dict":
+        return isinstance(value, dict)
+    if option_type in ("bits", "bytes", "sid"):
+        return isinstance(value, str) or _is_int(value)
+    if option_type in ("json", "jsonarg"):
+        return isinstance(value, str | list | dict)
+    return True  # raw
+
+
+def _in_choices(value: Any, choices: list) -> bool:
+    return any(
+        same(value, choice) or (_is_number(value) and _is_number(choice) and value == choice)
+        for choice in choices
+    )
+
+
+def _format_choices(choices: Iterable[Any]) -> str:
+    return ", ".join(repr(choice) if isinstance(choice, str) else str(choice) for choice in choices)
+
+
+class Validator:
+    """Checks the merged data section by section; each error names its source file."""
+
+    def __init__(self, origins: Origins, roles_dir: Path) -> None:
+        self.origins = origins
+        self.roles_dir = roles_dir
+
+    def error(self, path: KeyPath, problem: str) -> ConfigError:
+        return ConfigError(self.origins.source(path), format_key_path(path), problem)
+
+    def check_keys(self, mapping: dict, path: KeyPath, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for key in mapping:
+            if key not in allowed:
+                hint = _did_you_mean(key, allowed) or f"; expected one of: {', '.join(allowed)}"
+                raise self.error((*path, str(key)), f"unknown key{hint}")
+
+    def mapping(self, data: dict, key: str) -> dict:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error((key,), f"expected a mapping, got {kind(value)}")
+        return value
+
+    # top level
+
+    def description(self, data: dict) -> str:
+        value = data.get("description")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.error(("description",), f"expected a string, got {kind(value)}")
+        return value
+
+    def duration(self, data: dict) -> float:
+        value = data.get("duration")
+        if value is None:
+            return DEFAULT_DURATION
+        problem = "expected a number greater than 0"
+        if not _is_number(value):
+            raise self.error(("duration",), f"{problem}, got {kind(value)}")
+        if not math.isfinite(value) or value <= 0:
+            raise self.error(("duration",), problem)
+        return float(value)
+
+    def seconds(self, data: dict, key: str) -> float:
+        """An optional number of seconds, 0 or more."""
+        value = data.get(key)
+        if value is None:
+            return 0.0
+        problem = "expected a number of seconds, 0 or more"
+        if not _is_number(value):
+            raise self.error((key,), f"{problem}, got {kind(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise self.error((key,), problem)
+        return float(value)
+
+    def machines(self, data: dict) -> dict:
+        machines = self.mapping(data, "machines")
+        for group, value in machines.items():
+            path: KeyPath = ("machines", str(group))
+            if not isinstance(group, str):
+                raise self.error(path, "group names must be strings")
+            if not isinstance(value, str | dict):
+                raise self.error(path, f"expected a host name or a mapping, got {kind(value)}")
+        return copy.deepcopy(machines)
+
+    # databases
+
+    def local_database(self, data: dict, config_dir: Path) -> Path:
+        databases = self.mapping(data, "databases")
+        self.check_keys(databases, ("databases",), DATABASE_KEYS)
+        value = databases.get("local")
+        path: KeyPath = ("databases", "local")
+        if value is None:
+            local = DEFAULT_LOCAL_DATABASE
+        elif isinstance(value, str) and value:
+            local = Path(value)
+        elif isinstance(value, dict):
+            self.check_keys(value, path, LOCAL_DATABASE_KEYS)
+            inner = value.get("path")
+            if not isinstance(inner, str) or not inner:
+                raise self.error((*path, "path"), f"expected a file path, got {kind(inner)}")
+            local = Path(inner)
+        else:
+            raise self.error(
+                path, f"expected a file path or a mapping with 'path', got {kind(value)}"
+            )
+        local = local.expanduser()
+        return local if local.is_absolute() else config_dir / local
+
+    def remote_database(self, data: dict) -> dict | None:
+        databases = self.mapping(data, "databases")
+        remote = databases.get("remote")
+        path: KeyPath = ("databases", "remote")
+        if remote is None:
+            return None
+        if not isinstance(remote, dict):
+            raise self.error(path, f"expected a mapping, got {kind(remote)}")
+        self.check_keys(remote, path, REMOTE_DATABASE_KEYS)
+        for key, value in remote.items():
+            where = (*path, key)
+            if key == "type":
+                if value not in REMOTE_DATABASE_TYPES:
+                    supported = _format_choices(REMOTE_DATABASE_TYPES)
+                    raise self.error(where, f"unsupported database type; expected {supported}")
+            elif key == "port":
+                if not _is_int(value):
+                    raise self.error(
+                        where, f"expected a port number from 1 to 65535, got {kind(value)}"
+                    )
+                if not 1 <= value <= 65535:
+                    raise self.error(where, "expected a port number from 1 to 65535")
+            elif key == "sslmode":
+                if value not in SSLMODES:
+                    raise self.error(where, f"expected one of: {', '.join(SSLMODES)}")
+            elif not isinstance(value, str):
+                raise self.error(where, f"expected a string, got {kind(value)}")
+        return copy.deepcopy(remote)
+
+    # matrix
+
+    def matrix(self, data: dict) -> dict:
+        matrix = self.mapping(data, "matrix")
+        for key, value in matrix.items():
+            where: KeyPath = ("matrix", str(key))
+            if key == "mode":
+                if value not in MATRIX_MODES:
+                    raise self.error(where, f"expected one of: {', '.join(MATRIX_MODES)}")
+            elif key == "repeat":
+                if not _is_int(value):
+                    raise self.error(where, f"expected an integer of at least 1, got {kind(value)}")
+                if value < 1:
+                    raise self.error(where, "expected an integer of at least 1")
+            else:
+                hint = _did_you_mean(key, MATRIX_KEYS)
+                parts = key.split("/") if isinstance(key, str) else [""]
+                if not all(part and not any(c.isspace() for c in part) for part in parts):
+                    raise self.error(
+                        where,
+                        "expected 'mode', 'repeat' or a parameter path like 'test/interval'" + hint,
+                    )
+                if not isinstance(value, list) or not value:
+                    got = f", got {kind(value)}" if not isinstance(value, list) else ""
+                    raise self.error(where, f"expected a non-empty list of values{got}{hint}")
+        return copy.deepcopy(matrix)
+
+    # measurements
+
+    def measurements(self, data: dict) -> tuple[MeasurementConfig, ...]:
+        path: KeyPath = ("measurements",)
+        if "measurements" not in data:
+            raise self.error(path, "required: list the measurements to run")
+        items = data["measurements"]
+        if not isinstance(items, list):
+            raise self.error(path, f"expected a non-empty list of measurements, got {kind(items)}")
+        if not items:
+            raise self.error(path, "expected a non-empty list of measurements, got an empty list")
+        catalog = discover_roles(self.roles_dir)
+        seen: dict[str, int] = {}
+        result = []
+        for index, item in enumerate(items):
+            item_path: KeyPath = ("measurements", index)
+            name, options = split_measurement(item, self.origins.source(item_path), item_path)
+            role = resolve_measurement(name, catalog)
+            if role is None:
+                hint = _did_you_mean(snake_case(name), catalog) or _did_you_mean(name, catalog)
+                available = ", ".join(sorted(catalog)) or "none"
+                raise self.error(
+                    item_path, f"unknown measurement '{name}'{hint}; available: {available}"
+                )
+            if registry.get(role) is None:
+                raise self.error(
+                    item_path,
+                    f"measurement '{role}' has a role but no module collector/measurements/"
+                    f"{role}.py declaring its samplers (docs/writing-a-measurement.md)",
+                )
+            if role in seen:
+                raise self.error(
+                    item_path,
+                    f"measurement '{role}' is already listed at "
+                    f"{format_key_path(('measurements', seen[role]))}",
+                )
+            seen[role] = index
+            result.append(self.measurement(name, catalog[role], options or {}, (*item_path, name)))
+        return tuple(result)
+
+    def measurement(
+        self, name: str, role: RoleInfo, options: dict, path: KeyPath
+    ) -> MeasurementConfig:
+        prefix = f"{role.name}_"
+        machines_var = f"{role.name}_machines"
+        known = sorted(
+            option.removeprefix(prefix)
+            for option in role.options
+            if option.startswith(prefix) and option != machines_var
+        )
+        groups = role.groups
+        given: dict[str, Any] = {}
+        machine_keys = [key for key in options if key in MACHINE_OPTIONS]
+        if len(machine_keys) > 1:
+            raise self.error((*path, "machines"), "give either 'machine' or 'machines', not both")
+        for key, value in options.items():
+            where: KeyPath = (*path, str(key))
+            if not isinstance(key, str):
+                raise self.error(where, "option names must be strings")
+            if key in MACHINE_OPTIONS:
+                groups = self.groups(value, where)
+                continue
+            variable = prefix + key
+            spec = role.options.get(variable)
+            if spec is None or variable == machines_var:
+                hint = _did_you_mean(key, [*known, "machine"])
+                listed = ", ".join(["machine", *known])
+                raise self.error(
+                    where, f"unknown option for measurement '{name}'{hint}; options: {listed}"
+                )
+            self.check_option(value, spec, where)
+            given[key] = value
+
+        variables: dict[str, Any] = {}
+        for variable, spec in role.options.items():
+            if variable == machines_var:
+                continue
+            if variable in role.defaults:
+                variables[variable] = copy.deepcopy(role.defaults[variable])
+            elif "default" in spec:
+                variables[variable] = copy.deepcopy(spec["default"])
+        for key, value in given.items():
+            variables[prefix + key] = copy.deepcopy(value)
+        for variable, spec in role.options.items():
+            if spec.get("required") and variable not in variables:
+                raise self.error(path, f"missing required option '{variable.removeprefix(prefix)}'")
+        return MeasurementConfig(
+            name=name,
+            role=role.name,
+            groups=groups,
+            options=copy.deepcopy(given),
+            variables=variables,
+        )
+
+    def groups(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        if isinstance(value, str) and value:
+            return (value,)
+        if isinstance(value, list) and value:
+            for index, group in enumerate(value):
+                if not isinstance(group, str) or not group:
+                    raise self.error((*path, index), f"expected a group name, got {kind(group)}")
+            return tuple(value)
+        raise self.error(
+            path, f"expected a group name or a non-empty list of group names, got {kind(value)}"
+        )
+
+    def check_option(self, value: Any, spec: dict, path: KeyPath) -> None:
+        option_type = spec.get("type", "str")
+        if not _type_ok(value, option_type):
+            raise self.error(path, f"expected {_TYPE_WORDS[option_type]}, got {kind(value)}")
+        choices = spec.get("choices")
+        if option_type == "list":
+            elements = spec.get("elements")
+            for index, item in enumerate(value):
+                if elements is not None and not _type_ok(item, elements):
+                    raise self.error(
+                        (*path, index), f"expected {_TYPE_WORDS[elements]}, got {kind(item)}"
+                    )
+                # Ansible applies the choices of a list to each of its elements.
+                if choices is not None and not _in_choices(item, choices):
+                    raise self.error((*path, index), f"expected one of: {_format_choices(choices)}")
+        elif choices is not None and not _in_choices(value, choices):
+            raise self.error(path, f"expected one of: {_format_choices(choices)}")

@@ -1,0 +1,85 @@
+"""What a measurement module declares: its samplers and their parsers, its tables, its figures.
+
+Each measurement is a role under ``roles/<name>/`` (what runs on the lab
+machines) and one module ``collector/measurements/<name>.py`` whose
+``MEASUREMENT`` says, once, everything the controller needs to know about
+it. The registry (collector.measurements.registry) is built from those
+modules; ingest, ``parse``, ``show``, reports and comparisons all read it
+from there, so nothing else lists measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector.measurements.parsing import Rows
+
+Parser = Callable[[str], dict[str, Rows]]
+Record = dict[str, Any]
+# {subject: {figure: value}}, or {figure: value} for a figure of the whole section
+Section = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """One command the role runs on a host, named as the role's tasks name it.
+
+    Its files land in ``raw/<host>/<name>/``; ``parsers`` maps a file name
+    there (``output``, ``frames.log``) to the parser that reads it.
+    """
+
+    name: str
+    parsers: Mapping[str, Parser] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of a summary, with its unit.
+
+    ``headline`` marks the figures that answer how streaming went (frame
+    rate, drops, delays, bandwidth, CPU): reports plot them and ``compare``
+    shows them without ``--all``.
+    """
+
+    name: str
+    unit: str = ""
+    headline: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures of one table, per subject (a host, a host's interface or process ...).
+
+    ``summarize(records)`` gets the experiment's rows of ``table``; with
+    ``also_reads``, it gets that table's rows too (empty when the
+    experiment has none) as a second argument.
+    """
+
+    table: str
+    summarize: Callable[..., Section]
+    figures: tuple[Figure, ...]
+    also_reads: str | None = None
+
+    def figure(self, name: str) -> Figure | None:
+        return next((f for f in self.figures if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything the controller knows of one measurement role."""
+
+    name: str
+    samplers: tuple[Sampler, ...]
+    # table name -> its fields, as the parsers emit them (ingest adds ``host``)
+    tables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    summaries: tuple[Summary, ...] = ()
+
+    def parsers(self) -> dict[str, Parser]:
+        """Raw file, relative to the host's raw directory (``<sampler>/<file>``) -> parser."""
+        return {
+            f"{sampler.name}/{file}": parse
+            for sampler in self.samplers
+            for file, parse in sampler.parsers.items()
+        }

@@ -1,0 +1,94 @@
+"""The registry of measurements, built from their modules, agrees with the roles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from collector.config.roles import discover_roles
+from collector.errors import CollectorError
+from collector.measurements import registry
+from collector.paths import ROLES_DIR
+
+MEASUREMENTS = sorted(registry.measurements())
+
+
+def test_every_measurement_role_has_a_module_and_every_module_a_role():
+    assert set(registry.measurements()) == set(discover_roles())
+    assert {"test", "system", "spice_server", "remote_viewer", "gpu"} <= set(MEASUREMENTS)
+
+
+def _sampler_names_in_tasks(role: str) -> set[str]:
+    """Every ``sampler_name`` the role's own task files give to the sampler role."""
+    names = set()
+    for path in (ROLES_DIR / role / "tasks").glob("*.yml"):
+        for task in yaml.safe_load(path.read_text()) or []:
+            name = (task.get("vars") or {}).get("sampler_name")
+            if name and task.get("ansible.builtin.include_role", {}).get("name") == "sampler":
+                names.add(name)
+    return names
+
+
+@pytest.mark.parametrize("name", MEASUREMENTS)
+def test_the_samplers_the_role_names_are_the_ones_its_module_declares(name):
+    declared = set(registry.sampler_names(name))
+    used = _sampler_names_in_tasks(name)
+    assert used, f"roles/{name} launches no sampler"
+    for sampler in used:
+        # a templated name ("gpu_{{ __gpu_use }}") stands for the declared names it can take
+        pattern = re.escape(sampler.split("{{")[0]) + (".+" if "{{" in sampler else "")
+        matching = {d for d in declared if re.fullmatch(pattern, d)}
+        assert matching, f"roles/{name} names sampler {sampler!r}, its module does not declare it"
+    launched = set()
+    for sampler in used:
+        launched |= {d for d in declared if d.startswith(sampler.split("{{")[0])}
+    assert launched == declared
+
+
+@pytest.mark.parametrize("name", MEASUREMENTS)
+def test_parsers_emit_exactly_the_declared_tables(name):
+    measurement = registry.get(name)
+    emitted: dict[str, tuple[str, ...]] = {}
+    for parse in measurement.parsers().values():
+        for table, rows in parse("").items():
+            emitted[table] = rows.fields
+    assert emitted == dict(measurement.tables)
+    for summary in measurement.summaries:
+        assert summary.table in measurement.tables
+        assert summary.also_reads in (None, *measurement.tables)
+        assert len({f.name for f in summary.figures}) == len(summary.figures)
+
+
+def test_raw_files_are_found_by_sampler_and_file():
+    assert list(registry.parsers_for("spice_server")) == [
+        "spice_server/output",
+        "spice_server_recorder/output",
+    ]
+    assert set(registry.parsers_for("streaming_agent")) == {
+        "streaming_agent/frames.log",
+        "streaming_agent/output",
+    }
+    assert registry.parsers_for("workload") == {}
+    assert registry.parsers_for("nonexistent") == {}
+    assert registry.sampler_names("nonexistent") == []
+
+
+def test_figures_are_found_by_table_and_name():
+    fps = registry.figure("client_frames", "fps")
+    assert fps is not None and fps.unit == "frames/s" and fps.headline
+    assert registry.figure("process", "samples").headline is False
+    assert registry.figure("process", "nonexistent") is None
+    assert registry.figure("nonexistent", "fps") is None
+
+
+def test_parse_file_takes_old_names_and_says_which_measurements_parse(tmp_path: Path):
+    log = tmp_path / "vmstat.txt"
+    log.write_text("1.0  r  b swpd free buff cache si so bi bo in cs us sy id wa st\n")
+    assert set(registry.parse_file("Test", log)) == {"test"}
+    with pytest.raises(CollectorError, match="no parser for measurement 'workload'; parsers"):
+        registry.parse_file("workload", log)
+    with pytest.raises(CollectorError, match="cannot read"):
+        registry.parse_file("test", tmp_path / "missing")

@@ -1,0 +1,142 @@
+"""Ingest: a recorded run directory into an Experiment, as a pure function of that directory.
+
+The fixtures are real run directories (tests/fixtures/runs/README.md): a lab
+window of six measurements over SSH, and a local run whose ``test`` failed in
+start. Expected numbers are read from the raw files and events here, not with
+ingest's own helpers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from collector import store
+from collector.config.plan import read_plan
+from collector.errors import StoreError
+from collector.running.events import read_events
+from collector.running.ingest import build_experiment, save_run
+
+RUNS = Path(__file__).parents[2] / "fixtures" / "runs"
+LAB = RUNS / "lab-spice"
+LOCAL = RUNS / "local-partial"
+
+
+def built(run_dir: Path):
+    return build_experiment(run_dir, read_plan(run_dir), read_events(run_dir), frozenset())
+
+
+def window(run_dir: Path) -> tuple[float, float]:
+    event = next(e for e in read_events(run_dir) if e["kind"] == "window")
+    return event["start_at"], event["end_at"]
+
+
+def offset(run_dir: Path, host: str) -> float:
+    return next(
+        e["clock_offset"] for e in read_events(run_dir) if e["kind"] == "host" and e["host"] == host
+    )
+
+
+def margin_lines(run_dir: Path) -> list[float]:
+    """The sampler's timestamps of the client's `video margin` lines, as written."""
+    text = (run_dir / "raw/lab-client/remote_viewer/output").read_text()
+    return [
+        float(line.split(" ", 1)[0])
+        for line in text.splitlines()
+        if "video margin: " in line and "set to 0" not in line
+    ]
+
+
+def test_lab_window_frames_are_the_window_s_on_the_controller_s_clock():
+    experiment, problems, rows = built(LAB)
+    start, _ = window(LAB)
+    shift = offset(LAB, "lab-client")
+    stamps = margin_lines(LAB)
+    in_window = [t - shift for t in stamps if t - shift >= start]
+    assert len(in_window) < len(stamps)  # the warm-up's frames were logged, and are left out
+    table = experiment.tables["client_frames"]
+    assert table.fields[0] == "host"
+    times = [row[table.fields.index("time")] for row in table.rows]
+    assert times == pytest.approx(in_window)
+    assert problems == [] and rows > len(in_window)
+
+
+def test_lab_hosts_samplers_and_status():
+    experiment, _, _ = built(LAB)
+    hosts = experiment.tables["hosts"]
+    assert [row[0] for row in hosts.rows] == ["lab-client", "lab-guest", "lab-host"]
+    at = hosts.fields.index("clock_offset_s")
+    assert [row[at] for row in hosts.rows] == [
+        offset(LAB, h) for h in ("lab-client", "lab-guest", "lab-host")
+    ]
+    statuses = sorted(LAB.glob("raw/*/*/status.json"))
+    samplers = experiment.tables["samplers"]
+    assert len(samplers.rows) == len(statuses) == 10
+    reason = samplers.fields.index("end_reason")
+    assert {row[reason] for row in samplers.rows} == {"window_end"}
+    assert experiment.tables["failures"].rows == []
+
+
+def test_parameters_are_what_the_roles_ran_with():
+    experiment, _, _ = built(LAB)
+    values = {(m, n): v for m, n, v in experiment.parameters}
+    plan = read_plan(LAB)
+    viewer = next(m for m in plan["measurements"] if m["role"] == "remote_viewer")
+    # the role's default is empty: the lab's inventory set the URI
+    assert viewer["variables"]["remote_viewer_uri"] == ""
+    uri = viewer["inventory_variables"]["lab-client"]["remote_viewer_uri"]
+    assert uri.startswith("spice://")
+    assert values[("remote_viewer", "uri")] == uri
+    assert values[("run", "duration")] == plan["duration"]
+    assert values[("remote_viewer", "machine")] == ["client"]
+
+
+def test_a_measurement_that_failed_in_start_leaves_no_rows():
+    experiment, problems, rows = built(LOCAL)
+    assert "test" not in experiment.tables
+    assert rows > 0 and experiment.tables["system"].rows
+    failures = experiment.tables["failures"]
+    assert [(r[0], r[1], r[2]) for r in failures.rows] == [("localhost", "test", "start")]
+    assert len(problems) == 1 and problems[0].startswith("test on localhost failed in start")
+    sampled = [row[2] for row in experiment.tables["samplers"].rows]
+    assert sampled == ["system"]
+
+
+def test_a_host_lost_before_collect_is_a_problem_and_the_rest_is_kept(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(LAB, run_dir)
+    shutil.rmtree(run_dir / "raw" / "lab-guest")
+    experiment, problems, _ = built(run_dir)
+    assert sorted(problems) == [
+        "process on lab-guest: no result (host lost during the run?)",
+        "system on lab-guest: no result (host lost during the run?)",
+        "workload on lab-guest: no result (host lost during the run?)",
+    ]
+    assert experiment.tables["client_frames"].rows
+
+
+def test_building_twice_gives_the_same_experiment():
+    first, _, _ = built(LAB)
+    second, _, _ = built(LAB)
+    assert {n: t.rows for n, t in first.tables.items()} == {
+        n: t.rows for n, t in second.tables.items()
+    }
+    assert first.parameters == second.parameters
+
+
+def test_save_writes_once_and_leaves_the_run_directory_as_it_was(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(LOCAL, run_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    database = tmp_path / "again.db"
+    saved = save_run(run_dir, database=database)
+    assert saved.status == "partial" and saved.database == str(database)
+    shown = store.get_experiment(database, saved.uuid)
+    assert shown["status"] == "partial" and shown["tables"]["failures"] == 1
+    names = {a["name"] for a in shown["attachments"]}
+    assert {"plan.json", "events.jsonl", "config.json", "raw/system/output"} <= names
+    with pytest.raises(StoreError, match="never overwritten"):
+        save_run(run_dir, database=database)
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
