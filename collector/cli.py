@@ -17,6 +17,7 @@ from collector import store
 from collector.config import load_config
 from collector.config.yamlfile import display_path
 from collector.errors import CollectorError
+from collector.running.ingest import DEFAULT_SAVE_WAIT
 
 
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
@@ -142,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument(
         "--db", type=Path, help="SQLite database to save into (default: the run's own)"
     )
+    save.add_argument(
+        "--wait", type=float, default=DEFAULT_SAVE_WAIT, metavar="SECONDS",
+        help=f"how long to wait for another process's write lock (default {DEFAULT_SAVE_WAIT:g})",
+    )  # fmt: skip
     save.set_defaults(func=_cmd_save)
     return parser
 
@@ -443,6 +448,8 @@ def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:
         interrupted=args.interrupted,
         ansible_version=ansible_version,
         database=args.db,
+        wait=args.wait,
+        progress=lambda line: print(line, file=out, flush=True),
     )
     print(saved.summary(), file=out)
     return 0 if saved.status == "ok" else 1

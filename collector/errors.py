@@ -31,3 +31,7 @@ class ConfigError(CollectorError):
 
 class StoreError(CollectorError):
     """The local database is missing, not this tool's, or cannot be written."""
+
+
+class StoreLocked(StoreError):
+    """Another process held the database's write lock for longer than the wait allowed."""

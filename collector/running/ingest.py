@@ -13,6 +13,7 @@ import platform
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 
 from collector.config.plan import CONFIG_FILE, read_plan
 from collector.config.secrets import scrub, scrub_bytes
+from collector.errors import StoreLocked
 from collector.measurements import registry
 from collector.measurements.parsing import Rows
 from collector.measurements.pipeline import pipeline_table
@@ -38,6 +40,9 @@ HOST_FIELDS = (
     "cpu_model", "cpus", "memory_kb",
 )  # fmt: skip
 FAILURE_FIELDS = ("host", "measurement", "phase", "task", "message")
+
+# Seconds a save waits for another process's write lock on the database.
+DEFAULT_SAVE_WAIT = 120.0
 
 # How a sampler ended, and whether that means its data is incomplete.
 CLEAN_ENDS = {"window_end"}
@@ -70,8 +75,15 @@ def save_run(
     interrupted: bool = False,
     ansible_version: str = "",
     database: Path | None = None,
+    replace: bool = False,
+    wait: float = DEFAULT_SAVE_WAIT,
+    progress: Callable[[str], None] | None = None,
 ) -> SavedRun:
-    """Save the run into the plan's database, or into ``database`` (saving a run again)."""
+    """Save the run into the plan's database, or into ``database`` (saving a run again).
+
+    ``replace`` replaces the experiment saved before (a lost host recovered);
+    ``wait`` is how long to wait for another process's write lock.
+    """
     plan = read_plan(run_dir)
     target = str(database) if database is not None else plan["database"]
     events = read_events(run_dir)
@@ -82,7 +94,13 @@ def save_run(
     experiment.status = status
     experiment.status_detail = scrub("; ".join(problems), secrets)
     _attach_run_files(experiment, run_dir, secrets, ansible_version)
-    experiment.save(target)
+    try:
+        experiment.save(target, replace=replace, wait=wait, progress=progress)
+    except StoreLocked as e:
+        raise StoreLocked(
+            f"{e}. Nothing is lost: {run_dir} keeps the whole run; once the lock is gone, "
+            f"save it with: python -m collector save {run_dir}"
+        ) from None
     return SavedRun(
         uuid=experiment.uuid,
         status=status,

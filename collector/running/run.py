@@ -30,6 +30,8 @@ from collector.config.secrets import scrub_bytes
 from collector.errors import CollectorError, StoreError
 from collector.paths import DEFAULT_INVENTORY, PLAYBOOKS_DIR, PROJECT_ROOT, ansible_bin
 
+# Lines the action plugins print for the user, shown without -v too.
+NOTICE = "collector: "
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # partial or failed experiment
 EXIT_NO_EXPERIMENT = 2
@@ -239,6 +241,9 @@ class Progress:
             return True
         if self.quiet:
             return True
+        for line in str(event.get("stdout") or "").splitlines():
+            if line.startswith(NOTICE):  # what the tool's own plugins say as they work
+                print(f"   {line.removeprefix(NOTICE)}", file=self.out, flush=True)
         if kind == "playbook_on_play_start":
             print(f"== {data.get('play', '')}", file=self.out, flush=True)
         elif kind in ("runner_on_failed", "runner_on_unreachable"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuid_module
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,9 +262,16 @@ class Experiment:
                 return
         self.parameters.append((measurement, name, value))
 
-    def save(self, database: str | Path) -> None:
-        """Kept from the old script's API; the store does the work."""
-        sqlite.save_experiment(database, self)
+    def save(
+        self,
+        database: str | Path,
+        *,
+        replace: bool = False,
+        wait: float | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Kept from the old script's API; the store does the work (see save_experiment)."""
+        sqlite.save_experiment(database, self, replace=replace, wait=wait, progress=progress)
 
     def __repr__(self) -> str:
         return (

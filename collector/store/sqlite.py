@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collector.errors import StoreError
+from collector.errors import StoreError, StoreLocked
 from collector.store.names import (
     RESERVED_TABLE_NAMES,
     validate_field_name,
@@ -35,6 +35,9 @@ APPLICATION_ID = 0x53504243
 SCHEMA_VERSION = 1
 # Seconds a writer waits for another writer before giving up.
 BUSY_TIMEOUT = 30.0
+# A save that waits for the lock tries again this often, and says so this often.
+LOCK_POLL = 1.0
+LOCK_NOTICE = 5.0
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -143,17 +146,22 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> None:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, path: Path, what: str) -> Iterator[None]:
+def transaction(
+    conn: sqlite3.Connection,
+    path: Path,
+    what: str,
+    *,
+    wait: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
 
     IMMEDIATE takes the write lock up front, so a concurrent writer waits
-    (busy timeout) instead of failing halfway. BaseException too: Ctrl-C in
-    the middle must not leave half a change.
+    instead of failing halfway: the busy timeout, or with ``wait`` that many
+    seconds, saying every few seconds that it waits. BaseException too:
+    Ctrl-C in the middle must not leave half a change.
     """
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"cannot write {path}: {exc}") from None
+    _begin(conn, path, what, wait, progress)
     try:
         yield
         conn.execute("COMMIT")
@@ -165,6 +173,43 @@ def transaction(conn: sqlite3.Connection, path: Path, what: str) -> Iterator[Non
         if isinstance(exc, sqlite3.Error):
             raise StoreError(f"cannot {what} in {path}: {exc}") from None
         raise
+
+
+def _begin(
+    conn: sqlite3.Connection,
+    path: Path,
+    what: str,
+    wait: float | None,
+    progress: Callable[[str], None] | None,
+) -> None:
+    if wait is None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write {path}: {exc}") from None
+        return
+    began = time.monotonic()
+    said = began
+    conn.execute(f"PRAGMA busy_timeout = {int(LOCK_POLL * 1000)}")
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreError(f"cannot write {path}: {exc}") from None
+        now = time.monotonic()
+        if now - began >= wait:
+            raise StoreLocked(
+                f"cannot {what}: another process held the write lock on {path} for "
+                f"{now - began:.0f} s (waited up to {wait:g} s)"
+            )
+        if progress is not None and now - said >= LOCK_NOTICE:
+            said = now
+            progress(
+                f"waiting for the write lock on {path}, held by another process "
+                f"({now - began:.0f} s of at most {wait:g} s)"
+            )
 
 
 def _initialise(conn: sqlite3.Connection, path: Path) -> None:
@@ -383,14 +428,50 @@ def _write_experiment(conn: sqlite3.Connection, path: Path, experiment: Experime
         _insert_rows(conn, uuid, table)
 
 
-def save_experiment(database: str | Path, experiment: Experiment) -> None:
-    """Write the experiment in one transaction: all of it or nothing."""
+def save_experiment(
+    database: str | Path,
+    experiment: Experiment,
+    *,
+    replace: bool = False,
+    wait: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Write the experiment in one transaction: all of it or nothing.
+
+    ``replace`` swaps an experiment saved before for this one in the same
+    transaction (a recovered host's data added); one uploaded already is not
+    replaced, since the shared copy would no longer match.
+    """
     path = Path(database)
+    what = f"save experiment {experiment.uuid}"
     with (
         connection(path, create=True) as conn,
-        transaction(conn, path, f"save experiment {experiment.uuid}"),
+        transaction(conn, path, what, wait=wait, progress=progress),
     ):
+        if replace:
+            _delete_experiment(conn, path, experiment.uuid)
         _write_experiment(conn, path, experiment)
+
+
+def _delete_experiment(conn: sqlite3.Connection, path: Path, uuid: str) -> None:
+    found = conn.execute("SELECT imported FROM experiments WHERE uuid = ?", (uuid,)).fetchone()
+    if found is None:
+        return
+    if found[0]:
+        raise StoreError(
+            f"experiment {uuid} is uploaded already; a changed copy in {path} would no longer "
+            "match the shared one"
+        )
+    tables = [name for (name,) in conn.execute(
+        "SELECT table_name FROM experiment_tables WHERE experiment_uuid = ?", (uuid,)
+    )]  # fmt: skip
+    for table in tables:
+        conn.execute(
+            f'DELETE FROM "{validate_table_name(table)}" WHERE experiment_uuid = ?', (uuid,)
+        )
+    for fixed in ("experiment_tables", "attachments", "parameters"):
+        conn.execute(f"DELETE FROM {fixed} WHERE experiment_uuid = ?", (uuid,))
+    conn.execute("DELETE FROM experiments WHERE uuid = ?", (uuid,))
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
+from ansible.utils.display import Display
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -20,7 +21,12 @@ from collector.running.ingest import save_run
 ARGUMENTS = {
     "run_dir": {"type": "path", "required": True},
     "interrupted": {"type": "bool", "default": False},
+    # seconds to wait for another process's write lock on the database
+    "wait": {"type": "float", "default": 120.0},
+    # replace the experiment saved before (collector recover)
+    "replace": {"type": "bool", "default": False},
 }
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -35,6 +41,10 @@ class ActionModule(ActionBase):
                 Path(args["run_dir"]),
                 interrupted=args["interrupted"],
                 ansible_version=ansible_version,
+                replace=args["replace"],
+                wait=args["wait"],
+                # "collector: " lines are shown by `python -m collector run` too
+                progress=lambda line: display.display(f"collector: {line}"),
             )
         except CollectorError as e:
             result.update(failed=True, msg=str(e))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collector.errors import StoreError
+from collector.errors import StoreError, StoreLocked
 from collector.store import (
     get_experiment,
     list_experiments,
@@ -576,6 +579,68 @@ def test_writer_waits_for_writer_then_reports(db: Path, monkeypatch: pytest.Monk
     finally:
         writer.close()
     save_experiment(db, first_experiment())
+
+
+def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process (an upload, a notebook) holding the write lock for a while."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def test_a_save_waits_for_a_held_write_lock_and_says_so(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "LOCK_NOTICE", 0.5)
+    save_experiment(db, first_experiment())
+    holder = hold_write_lock(db, 3)
+    said: list[str] = []
+    began = time.monotonic()
+    save_experiment(db, second_experiment(), wait=30, progress=said.append)
+    assert time.monotonic() - began >= 2  # it waited for the holder
+    assert holder.wait(timeout=10) == 0
+    assert {e["uuid"] for e in list_experiments(db)} == {UUID_A, UUID_B}
+    assert said and all("waiting for the write lock on" in line for line in said)
+
+
+def test_a_save_that_never_gets_the_lock_changes_nothing(db: Path) -> None:
+    save_experiment(db, first_experiment())
+    holder = hold_write_lock(db, 6)
+    try:
+        with pytest.raises(StoreLocked, match=r"held the write lock on .* for \d+ s"):
+            save_experiment(db, second_experiment(), wait=1)
+    finally:
+        holder.wait(timeout=15)
+    assert [e["uuid"] for e in list_experiments(db)] == [UUID_A]
+
+
+def test_replace_swaps_an_experiment_in_one_transaction(db: Path) -> None:
+    save_experiment(db, first_experiment())
+    again = first_experiment()
+    again.status = "ok"
+    again.create_table("recovered", ["time", "value"]).add(1.0, 2)
+    with pytest.raises(StoreError, match="never overwritten"):
+        save_experiment(db, again)
+    save_experiment(db, again, replace=True)
+    shown = get_experiment(db, UUID_A)
+    assert shown["status"] == "ok"
+    assert shown["tables"] == {"frames": 2, "recovered": 1}
+    assert len(read_table(db, "frames", UUID_A)[1]) == 2  # not doubled
+    mark_imported(db, [UUID_A])
+    with pytest.raises(StoreError, match="uploaded already"):
+        save_experiment(db, again, replace=True)
 
 
 def test_million_rows(db: Path) -> None:
