@@ -135,6 +135,18 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("action", choices=("up", "down", "status"))
     lab.set_defaults(func=_cmd_lab)
 
+    rec = sub.add_parser(
+        "recover",
+        help="collect what a run could not (a lost host back, a controller that died), save it",
+    )
+    rec.add_argument("uuid", help="the run's UUID, or a unique prefix of it")
+    _config_options(rec)
+    rec.add_argument(
+        "-i", "--inventory", type=Path, help="inventory (default: the one the run used)"
+    )
+    rec.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
+    rec.set_defaults(func=_cmd_recover)
+
     save = sub.add_parser(
         "save", help="save a run directory as an experiment (after ansible-playbook was cut short)"
     )
@@ -436,6 +448,14 @@ def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:
     from collector.running.lab import lab
 
     return lab(args.action)
+
+
+def _cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.running.recover import recover
+
+    return recover(
+        args.uuid, args.config, args.secure, args.inventory, verbose=args.verbose, out=out
+    ).exit_code
 
 
 def _cmd_save(args: argparse.Namespace, out: TextIO) -> int:

@@ -41,6 +41,7 @@ def make_plan(
     with_secrets: bool = False,
     sweep: dict[str, Any] | None = None,
     inventory_variables: Callable[[str, Iterable[str]], dict[str, Any]] | None = None,
+    inventory_sources: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Assign each measurement to the hosts of its groups.
 
@@ -119,6 +120,8 @@ def make_plan(
         "cooldown": config.cooldown,
         "sweep": sweep,
         "config_file": str(config.path),
+        # where the hosts came from, for `collector recover`
+        "inventory": list(inventory_sources),
         "secure_file": str(config.secure_path) if config.secure_path else None,
         "notes": list(config.notes),
         "measurements": measurements,

@@ -18,8 +18,8 @@ from collector.config.load import load_config
 from collector.config.plan import run_dir_for
 from collector.config.secrets import scrub
 from collector.paths import DEFAULT_INVENTORY
+from collector.running.ansible import Progress, extravars_for, play, without_secret_environment
 from collector.running.events import read_events
-from collector.running.run import Progress, extravars_for, play, without_secret_environment
 
 
 @dataclass

@@ -72,7 +72,7 @@ class SavedRun:
 def save_run(
     run_dir: Path,
     *,
-    interrupted: bool = False,
+    interrupted: bool | None = False,
     ansible_version: str = "",
     database: Path | None = None,
     replace: bool = False,
@@ -83,6 +83,8 @@ def save_run(
 
     ``replace`` replaces the experiment saved before (a lost host recovered);
     ``wait`` is how long to wait for another process's write lock.
+    ``interrupted=None`` lets the samplers tell: a run finished after its
+    controller died is interrupted if a sampler was stopped before its end.
     """
     plan = read_plan(run_dir)
     target = str(database) if database is not None else plan["database"]
@@ -90,6 +92,8 @@ def save_run(
     secrets = _secret_values(plan)
     experiment, problems, rows = build_experiment(run_dir, plan, events, secrets)
     pipeline_table(experiment)
+    if interrupted is None:
+        interrupted = _stopped_early(experiment)
     status = _status(interrupted, problems, rows, events)
     experiment.status = status
     experiment.status_detail = scrub("; ".join(problems), secrets)
@@ -229,11 +233,20 @@ def _add_failures(
 ) -> set[tuple[str, str]]:
     table = experiment.create_table("failures", FAILURE_FIELDS)
     failed = set()
+    recovered = {e.get("host") for e in events if e.get("kind") == "recovered"}
     for e in events:
         if e.get("kind") != "failure":
             continue
+        if e.get("lost"):
+            if e.get("host") in recovered:
+                continue  # `collector recover` brought its files back
+            # nothing of a lost host is kept until it is recovered: its files stay on it
+            failed.add((e.get("host"), ""))
         message = scrub(_failure_message(e), secrets)
         table.add(e.get("host"), e.get("measurement"), e.get("phase"), e.get("task"), message)
+        if e.get("lost"):
+            problems.append(f"{e.get('host')} was lost in {e.get('phase')}: {message}")
+            continue
         what = e.get("measurement") or "run"
         task = f" ({e['task']})" if e.get("task") and e.get("task") not in message else ""
         problems.append(f"{what} on {e.get('host')} failed in {e.get('phase')}{task}: {message}")
@@ -351,6 +364,12 @@ def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock:
             rows.append((host, *values))
     table.add_many(rows)
     return len(rows)
+
+
+def _stopped_early(experiment: Experiment) -> bool:
+    samplers = experiment.tables["samplers"]
+    reason = samplers.fields.index("end_reason")
+    return any(row[reason] in INTERRUPTED_ENDS for row in samplers.rows)
 
 
 def _status(

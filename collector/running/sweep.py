@@ -33,6 +33,7 @@ from collector.config.load import load_config
 from collector.config.model import Config
 from collector.config.yamlfile import load_yaml_file
 from collector.errors import ConfigError
+from collector.running.interrupt import Interrupt
 from collector.running.run import EXIT_INTERRUPTED, RunRequest, run_experiment
 
 SETTINGS = ("mode", "repeat")
@@ -195,12 +196,29 @@ def run_sweep(
         left = SweepPlan(config, plan.sweep_id, todo).estimate()
         print(f"estimated time: {_duration(left)}", file=out)
         return 0
+    # One handler for the whole sweep: a signal between two runs ends it too.
+    with Interrupt(out) as interrupt:
+        return _run_points(plan, todo, inventory, verbose, out, interrupt)
+
+
+def _run_points(
+    plan: SweepPlan,
+    todo: list[Point],
+    inventory: Path | None,
+    verbose: bool,
+    out: TextIO,
+    interrupt: Interrupt,
+) -> int:
+    config = plan.config
     started = time.monotonic()
     failed = []
     run_times: list[float] = []
     for number, point in enumerate(todo, start=1):
         if number > 1 and config.cooldown:
-            time.sleep(config.cooldown)
+            _pause(config.cooldown, interrupt)
+        if interrupt.requested:
+            print(f"sweep interrupted; run it again to resume ({plan.sweep_id})", file=out)
+            return EXIT_INTERRUPTED
         remaining = SweepPlan(config, plan.sweep_id, todo[number - 1 :]).estimate(
             sum(run_times) / len(run_times) if run_times else None
         )
@@ -229,6 +247,7 @@ def run_sweep(
                     },
                 ),
                 out=out,
+                interrupt=interrupt,
             )
             run_times.append(time.monotonic() - begun)
             status = outcome.status
@@ -248,6 +267,13 @@ def run_sweep(
         file=out,
     )
     return 0 if not failed else 1
+
+
+def _pause(seconds: float, interrupt: Interrupt) -> None:
+    """The cool-down between runs, cut short by a signal."""
+    deadline = time.monotonic() + seconds
+    while not interrupt.requested and time.monotonic() < deadline:
+        time.sleep(min(0.2, deadline - time.monotonic()))
 
 
 def _duration(seconds: float) -> str:

@@ -1,7 +1,7 @@
 """The store: experiments in a local SQLite file, uploaded once to a shared PostgreSQL database.
 
 ``names`` holds the rules every name obeys, ``experiment`` the in-memory
-Experiment of the old script's API, ``sqlite`` the local file, ``reader``
+Experiment of the old script's API, ``sqlite`` and ``writer`` the local file, ``reader``
 the one way to read an experiment from either database, ``remote``,
 ``pgschema``, ``copytext`` and ``upload`` the shared database. The functions
 here are the short way in for the local file.
@@ -14,13 +14,8 @@ from typing import Any
 
 from collector.store.experiment import Attachment, Experiment, Table
 from collector.store.reader import Reader, open_reader
-from collector.store.sqlite import (
-    list_experiments,
-    mark_imported,
-    open_database,
-    save_experiment,
-    sweep_keys,
-)
+from collector.store.sqlite import list_experiments, open_database, sweep_keys
+from collector.store.writer import mark_imported, save_experiment
 
 __all__ = [
     "Attachment", "Experiment", "Reader", "Table", "get_experiment", "list_experiments",

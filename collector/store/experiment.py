@@ -1,7 +1,8 @@
 """The old benchmark script's Experiment API, kept in memory until saved.
 
 Parsers and ingest fill an :class:`Experiment` with tables, attachments and
-parameters; :meth:`Experiment.save` writes it to SQLite in one transaction.
+parameters; :meth:`Experiment.save` writes it to SQLite in one transaction
+(collector.store.writer).
 Names are checked by collector.store.names as they enter.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collector.store import sqlite
+from collector.store import writer
 from collector.store.names import (
     FIELD_TYPES,
     STATUSES,
@@ -271,7 +272,7 @@ class Experiment:
         progress: Callable[[str], None] | None = None,
     ) -> None:
         """Kept from the old script's API; the store does the work (see save_experiment)."""
-        sqlite.save_experiment(database, self, replace=replace, wait=wait, progress=progress)
+        writer.save_experiment(database, self, replace=replace, wait=wait, progress=progress)
 
     def __repr__(self) -> str:
         return (

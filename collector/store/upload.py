@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from collector.store import copytext, sqlite
+from collector.store import copytext, sqlite, writer
 from collector.store.names import validate_field_name, validate_table_name
 from collector.store.pgschema import ensure_schema, ensure_tables, quoted_columns
 from collector.store.reader import Reader, open_reader
@@ -152,7 +152,7 @@ def upload(
                     report.failed[uuid] = message
                     progress(f"{prefix}: failed: {message}")
                     continue
-                sqlite.mark_imported(database, [uuid])
+                writer.mark_imported(database, [uuid])
                 if copied is None:
                     report.already_there.append(uuid)
                     progress(f"{prefix}: already on the remote; marked uploaded")

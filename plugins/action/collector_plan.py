@@ -6,6 +6,7 @@ Thin: the work is in collector.config (load and plan), shared with
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from collector.config.load import load_config
 from collector.config.plan import make_plan, write_plan
 from collector.errors import CollectorError
+from collector.running.lock import claim_for_playbook
 
 ARGUMENTS = {
     "config": {"type": "path"},
@@ -28,6 +30,8 @@ ARGUMENTS = {
     "resume": {"type": "bool", "default": False},
     "with_secrets": {"type": "bool", "default": False},
     "sweep": {"type": "dict"},
+    # given by `collector run`, which holds the lab's lock for this run already
+    "lock_token": {"type": "str"},
 }
 
 
@@ -43,7 +47,7 @@ class ActionModule(ActionBase):
             overrides["duration"] = _number(args["duration"])
         if args.get("description") not in (None, ""):
             overrides["description"] = str(args["description"])
-        inventory = task_vars.get("ansible_inventory_sources") or ["the inventory"]
+        sources = [str(i) for i in task_vars.get("ansible_inventory_sources") or []]
         try:
             config = load_config(
                 Path(args["config"]) if args.get("config") else None,
@@ -54,11 +58,15 @@ class ActionModule(ActionBase):
                 config,
                 task_vars["groups"],
                 str(args.get("run_id") or uuid.uuid4()),
-                inventory_name=", ".join(str(i) for i in inventory),
+                inventory_name=", ".join(sources) or "the inventory",
+                inventory_sources=sources,
                 with_secrets=args["with_secrets"],
                 sweep=args.get("sweep") or None,
                 inventory_variables=_inventory_variables(task_vars["hostvars"]),
             )
+            if not args["with_secrets"] and not args["resume"]:
+                # one run at a time per inventory: two would measure each other
+                claim_for_playbook(sources, plan["run_id"], args["lock_token"], os.getppid())
             if not args["with_secrets"]:
                 write_plan(plan, config, resume=args["resume"])
         except CollectorError as e:

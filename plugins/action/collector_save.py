@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
@@ -20,7 +21,9 @@ from collector.running.ingest import save_run
 
 ARGUMENTS = {
     "run_dir": {"type": "path", "required": True},
-    "interrupted": {"type": "bool", "default": False},
+    # true, false, or auto: interrupted when a sampler was stopped before its end
+    # (a run finished by `collector recover` after its controller died)
+    "interrupted": {"type": "raw", "default": False},
     # seconds to wait for another process's write lock on the database
     "wait": {"type": "float", "default": 120.0},
     # replace the experiment saved before (collector recover)
@@ -39,7 +42,7 @@ class ActionModule(ActionBase):
         try:
             saved = save_run(
                 Path(args["run_dir"]),
-                interrupted=args["interrupted"],
+                interrupted=_interrupted(args["interrupted"]),
                 ansible_version=ansible_version,
                 replace=args["replace"],
                 wait=args["wait"],
@@ -51,3 +54,9 @@ class ActionModule(ActionBase):
             return result
         result.update(changed=True, status=saved.status, uuid=saved.uuid, msg=saved.summary())
         return result
+
+
+def _interrupted(value):
+    if str(value).strip().lower() == "auto":
+        return None
+    return boolean(value, strict=True)

@@ -36,6 +36,13 @@ def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
     return holder
 
 
+def save_in_background(run_dir: Path, db: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "collector", "save", str(run_dir), "--db", str(db)],
+        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
 def run_copy(tmp_path: Path, name: str) -> tuple[Path, str]:
     """The recorded run directory under a new run id, as another run would be."""
     run_dir = tmp_path / name
@@ -76,13 +83,7 @@ def test_two_saves_at_the_same_moment_both_land(tmp_path: Path):
     first, first_id = run_copy(tmp_path, "first")
     second, second_id = run_copy(tmp_path, "second")
     holder = hold_write_lock(db, 2)  # both start while the file is busy, then race
-    saves = [
-        subprocess.Popen(
-            [sys.executable, "-m", "collector", "save", str(d), "--db", str(db)],
-            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        for d in (first, second)
-    ]
+    saves = [save_in_background(d, db) for d in (first, second)]
     outputs = [p.communicate(timeout=120)[0] for p in saves]
     holder.wait(timeout=10)
     assert [p.returncode for p in saves] == [1, 1], outputs  # partial runs: exit 1, saved

@@ -22,6 +22,7 @@ from collector.store import (
     read_table,
     save_experiment,
     sqlite,
+    writer,
 )
 from collector.store.experiment import Experiment
 from collector.store.sqlite import APPLICATION_ID, FIXED_TABLES, SCHEMA_VERSION
@@ -425,7 +426,7 @@ def test_failure_halfway_rolls_back(
     db: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
 ) -> None:
     save_experiment(db, first_experiment())
-    real_insert = sqlite._insert_rows
+    real_insert = writer._insert_rows
     calls = []
 
     def failing_insert(conn: sqlite3.Connection, uuid: str, table: Any) -> None:
@@ -434,7 +435,7 @@ def test_failure_halfway_rolls_back(
             raise error
         real_insert(conn, uuid, table)
 
-    monkeypatch.setattr(sqlite, "_insert_rows", failing_insert)
+    monkeypatch.setattr(writer, "_insert_rows", failing_insert)
     with pytest.raises(type(error)):
         save_experiment(db, second_experiment())
     assert calls == ["frames", "cpu", "empty"]
