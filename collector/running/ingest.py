@@ -238,8 +238,8 @@ def _add_failures(
         if e.get("kind") != "failure":
             continue
         if e.get("lost"):
-            if e.get("host") in recovered:
-                continue  # `collector recover` brought its files back
+            if e.get("host") in recovered or (e.get("host"), "") in failed:
+                continue  # `collector recover` brought its files back, or it is said already
             # nothing of a lost host is kept until it is recovered: its files stay on it
             failed.add((e.get("host"), ""))
         message = scrub(_failure_message(e), secrets)

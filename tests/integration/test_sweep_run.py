@@ -48,7 +48,7 @@ def test_a_three_point_sweep_interrupted_and_resumed(tmp_path):
                    if '"kind": "window"' in p.read_text()]  # fmt: skip
         if len(windows) >= 2:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # what `timeout` and CI systems send; Ctrl-C alike
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 130, out
     assert "== run 1/3" in out and "sweep interrupted; run it again to resume" in out

@@ -16,7 +16,8 @@ import pytest
 from collector import store
 from collector.config.plan import read_plan
 from collector.errors import StoreError
-from collector.running.events import read_events
+from collector.running import recover
+from collector.running.events import append_event, read_events
 from collector.running.ingest import build_experiment, save_run
 
 RUNS = Path(__file__).parents[2] / "fixtures" / "runs"
@@ -140,3 +141,27 @@ def test_save_writes_once_and_leaves_the_run_directory_as_it_was(tmp_path: Path)
     with pytest.raises(StoreError, match="never overwritten"):
         save_run(run_dir, database=database)
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_lost_host_is_a_failure_until_it_is_recovered(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(LAB, run_dir)
+    lost = {
+        "kind": "failure", "lost": True, "host": "lab-guest", "phase": "stop", "measurement": "",
+        "task": "", "message": "stopped answering over SSH during stop",
+    }  # fmt: skip
+    append_event(run_dir, lost)
+    append_event(run_dir, {**lost, "phase": "collect"})  # a second attempt says it again
+    experiment, problems, _ = built(run_dir)
+    assert problems == ["lab-guest was lost in stop: stopped answering over SSH during stop"]
+    failures = experiment.tables["failures"].rows
+    assert [(r[0], r[2]) for r in failures] == [("lab-guest", "stop")]
+    # its files are there, but nothing of a lost host counts until it is recovered
+    assert "lab-guest" not in {row[0] for row in experiment.tables["system"].rows}
+    assert recover.lost_hosts(read_events(run_dir)) == ["lab-guest"]
+
+    append_event(run_dir, {"kind": "recovered", "host": "lab-guest"})
+    experiment, problems, _ = built(run_dir)
+    assert problems == [] and experiment.tables["failures"].rows == []
+    assert "lab-guest" in {row[0] for row in experiment.tables["system"].rows}
+    assert recover.lost_hosts(read_events(run_dir)) == []

@@ -1,0 +1,109 @@
+"""The parts that make any end of a run a clean one: signals, the reaper, the lab's lock."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from collector.running import lock, reaper
+from collector.running.interrupt import Interrupt
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_the_first_signal_asks_for_a_cancel_and_the_second_abandons(number):
+    out = io.StringIO()
+    with Interrupt(out) as interrupt:
+        assert not interrupt.cancel()
+        os.kill(os.getpid(), number)
+        assert interrupt.cancel() and "interrupted: stopping the samplers" in out.getvalue()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), number)
+    assert signal.getsignal(number) is not interrupt._handle  # put back
+
+
+def marked_process(token: str, argv0: str) -> subprocess.Popen:
+    """A process with the mark and a given argv[0], like ssh or a sampler runner."""
+    return subprocess.Popen(
+        ["bash", "-c", f'exec -a "{argv0}" sleep 60'],
+        env={**os.environ, reaper.MARK: token},
+    )
+
+
+def test_the_reaper_ends_marked_ssh_and_playbooks_and_leaves_samplers():
+    token = "test" + str(os.getpid())
+    master = marked_process(token, "ssh: /tmp/cp/abcdef [mux]")
+    client = marked_process(token, "ssh")
+    sampler = marked_process(token, "python3")
+    stranger = subprocess.Popen(["bash", "-c", "exec -a ssh sleep 60"])  # not marked
+    try:
+        time.sleep(0.3)
+        assert sorted(reaper.marked(token)) == sorted([master.pid, client.pid])
+        assert sorted(reaper.reap(token)) == sorted([master.pid, client.pid])
+        assert master.wait(timeout=5) and client.wait(timeout=5)
+        assert sampler.poll() is None and stranger.poll() is None
+    finally:
+        for proc in (master, client, sampler, stranger):
+            proc.kill()
+            proc.wait()
+
+
+def test_the_reaper_process_reaps_when_its_command_dies(tmp_path: Path):
+    """kill -9 of the command: the reaper's pipe closes, and it ends what the command left."""
+    script = (
+        "import subprocess, os, sys, time\n"
+        "from collector.running import reaper\n"
+        "token = reaper.mark()\n"
+        "child = subprocess.Popen(['bash', '-c', 'exec -a ssh sleep 60'],"
+        " env={**os.environ, reaper.MARK: token}, start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    command = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(command.stdout.readline())
+    assert Path(f"/proc/{child}").exists()
+    command.kill()
+    command.wait()
+    deadline = time.time() + 10
+    while Path(f"/proc/{child}").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
+
+
+def test_the_lab_lock_names_its_holder_and_goes_with_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "LOCK_DIR", tmp_path)
+    monkeypatch.setattr(lock, "GRACE", 0.2)
+    inventory = tmp_path / "lab.yml"
+    inventory.write_text("all: {}\n")
+    with lock.hold([inventory], "run-a") as token:
+        # the playbook of that run passes its token: it may go on
+        lock.claim_for_playbook([inventory], "run-a", token, os.getpid())
+        with pytest.raises(lock.LabInUse, match=r"in use by run run-a \(process \d+"):
+            lock.claim_for_playbook([inventory], "run-b", None, os.getpid())
+        with pytest.raises(lock.LabInUse, match="in use by run run-a"), lock.hold([inventory], "c"):
+            pass
+    with lock.hold([str(inventory)], "run-d"):  # released: free again, whatever the spelling
+        pass
+
+
+def test_a_bare_playbook_s_lock_lives_exactly_as_long_as_the_playbook(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "LOCK_DIR", tmp_path)
+    monkeypatch.setattr(lock, "GRACE", 0.2)
+    inventory = tmp_path / "lab.yml"
+    playbook = subprocess.Popen(["sleep", "60"])
+    try:
+        lock.claim_for_playbook([inventory], "run-a", None, playbook.pid)
+        with pytest.raises(lock.LabInUse, match="in use by run run-a"), lock.hold([inventory], "b"):
+            pass
+    finally:
+        playbook.kill()
+        playbook.wait()
+    monkeypatch.setattr(lock, "GRACE", 3.0)
+    with lock.hold([inventory], "run-b"):
+        pass
