@@ -91,7 +91,7 @@ def play(
             # runner would switch host key checking off when this is not given
             "ANSIBLE_HOST_KEY_CHECKING": host_key_checking(),
             # what the reaper ends when this process ends, however it ends
-            reaper.MARK: reaper.mark(),
+            **reaper.environment(reaper.mark()),
         },
         settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
         event_handler=progress.event,

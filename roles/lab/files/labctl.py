@@ -263,6 +263,11 @@ def cmd_wait(args):
     while time.time() < deadline:
         if args.path and os.path.exists(args.path):
             return emit(changed=False, ready=True)
+        # A daemon slower to fail than spawn's first look: say so now, not at the timeout.
+        if args.pidfile and not running(read_pid(args.pidfile)):
+            raise SystemExit(
+                "%s exited before it was ready; see %s" % (args.name or args.pidfile, args.log)
+            )
         if args.port:
             probe = [
                 "python3",
@@ -405,6 +410,8 @@ def main():
     wait.add_argument("--path")
     wait.add_argument("--log")
     wait.add_argument("--timeout", type=float, default=20)
+    wait.add_argument("--pidfile", help="the daemon's pid file: fail at once if it is gone")
+    wait.add_argument("--name", help="the daemon's name, for messages")
     down = sub.add_parser("down")
     down.add_argument("--state", required=True)
     down.add_argument("--control-dir", required=True)

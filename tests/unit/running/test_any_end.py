@@ -28,52 +28,57 @@ def test_the_first_signal_asks_for_a_cancel_and_the_second_abandons(number):
     assert signal.getsignal(number) is not interrupt._handle  # put back
 
 
-def marked_process(token: str, argv0: str) -> subprocess.Popen:
-    """A process with the mark and a given argv[0], like ssh or a sampler runner."""
+def process_named(argv0: str, environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """A process with a given argv[0] (like ssh, a control master, a sampler runner)."""
     return subprocess.Popen(
-        ["bash", "-c", f'exec -a "{argv0}" sleep 60'],
-        env={**os.environ, reaper.MARK: token},
+        ["bash", "-c", f'exec -a "{argv0}" sleep 60'], env={**os.environ, **(environment or {})}
     )
 
 
-def test_the_reaper_ends_marked_ssh_and_playbooks_and_leaves_samplers():
-    token = "test" + str(os.getpid())
-    master = marked_process(token, "ssh: /tmp/cp/abcdef [mux]")
-    client = marked_process(token, "ssh")
-    sampler = marked_process(token, "python3")
-    stranger = subprocess.Popen(["bash", "-c", "exec -a ssh sleep 60"])  # not marked
+def test_the_reaper_ends_marked_ssh_and_its_masters_and_leaves_samplers(tmp_path: Path):
+    found = reaper.Mark("test" + str(os.getpid()), str(tmp_path / "cp"))
+    (tmp_path / "cp").mkdir()
+    marked = {reaper.MARK: found.token}
+    # a control master's environment is overwritten by its title: known by its directory
+    master = process_named(f"ssh: {found.control_dir}/abcdef0123 [mux]")
+    client = process_named("ssh", marked)
+    sampler = process_named("python3", marked)
+    strangers = [process_named("ssh"), process_named("ssh: /tmp/elsewhere/abcdef [mux]")]
     try:
         time.sleep(0.3)
-        assert sorted(reaper.marked(token)) == sorted([master.pid, client.pid])
-        assert sorted(reaper.reap(token)) == sorted([master.pid, client.pid])
+        assert sorted(reaper.marked(found)) == sorted([master.pid, client.pid])
+        assert sorted(reaper.reap(found)) == sorted([master.pid, client.pid])
         assert master.wait(timeout=5) and client.wait(timeout=5)
-        assert sampler.poll() is None and stranger.poll() is None
+        assert sampler.poll() is None and all(p.poll() is None for p in strangers)
+        assert not (tmp_path / "cp").exists()
     finally:
-        for proc in (master, client, sampler, stranger):
+        for proc in (master, client, sampler, *strangers):
             proc.kill()
             proc.wait()
 
 
-def test_the_reaper_process_reaps_when_its_command_dies(tmp_path: Path):
+def test_the_reaper_process_reaps_when_its_command_dies():
     """kill -9 of the command: the reaper's pipe closes, and it ends what the command left."""
     script = (
         "import subprocess, os, sys, time\n"
         "from collector.running import reaper\n"
-        "token = reaper.mark()\n"
-        "child = subprocess.Popen(['bash', '-c', 'exec -a ssh sleep 60'],"
-        " env={**os.environ, reaper.MARK: token}, start_new_session=True)\n"
-        "print(child.pid, flush=True)\n"
+        "found = reaper.mark()\n"
+        "child = subprocess.Popen(['bash', '-c', f'exec -a \"ssh: {found.control_dir}/x [mux]\" "
+        "sleep 60'], start_new_session=True)\n"
+        "print(child.pid, found.control_dir, flush=True)\n"
         "time.sleep(60)\n"
     )
     command = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    child = int(command.stdout.readline())
-    assert Path(f"/proc/{child}").exists()
+    pid, control_dir = command.stdout.readline().split()
+    child = Path(f"/proc/{pid}")
+    assert child.exists() and Path(control_dir).is_dir()
     command.kill()
     command.wait()
     deadline = time.time() + 10
-    while Path(f"/proc/{child}").exists() and time.time() < deadline:
+    while child.exists() and time.time() < deadline:
         time.sleep(0.1)
-    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
+    assert not child.exists() or ") Z " in (child / "stat").read_text()
+    assert not Path(control_dir).exists()
 
 
 def test_the_lab_lock_names_its_holder_and_goes_with_it(tmp_path, monkeypatch):
