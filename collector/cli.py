@@ -17,7 +17,7 @@ from collector import store
 from collector.config import load_config
 from collector.config.yamlfile import display_path
 from collector.errors import CollectorError
-from collector.running.ingest import DEFAULT_SAVE_WAIT
+from collector.store.sqlite import SAVE_WAIT
 
 
 def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout) -> int:
@@ -156,8 +156,8 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, help="SQLite database to save into (default: the run's own)"
     )
     save.add_argument(
-        "--wait", type=float, default=DEFAULT_SAVE_WAIT, metavar="SECONDS",
-        help=f"how long to wait for another process's write lock (default {DEFAULT_SAVE_WAIT:g})",
+        "--wait", type=float, default=SAVE_WAIT, metavar="SECONDS",
+        help=f"how long to wait for another process's write lock (default {SAVE_WAIT:g})",
     )  # fmt: skip
     save.set_defaults(func=_cmd_save)
     return parser

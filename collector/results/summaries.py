@@ -9,6 +9,7 @@ cost of measuring, is summarised here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 
 from collector.measurements import registry
 from collector.measurements.base import Figure, Record, Section, Summary
@@ -49,6 +50,7 @@ SAMPLERS = Summary("samplers", summarize_samplers, (
 RUN_SECTIONS = frozenset({SAMPLERS.table})
 
 
+@cache
 def all_summaries() -> dict[str, Summary]:
     return {SAMPLERS.table: SAMPLERS, **registry.summaries()}
 

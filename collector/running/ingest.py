@@ -29,6 +29,7 @@ from collector.measurements.pipeline import pipeline_table
 from collector.paths import PROJECT_ROOT
 from collector.running.events import read_events
 from collector.store.experiment import Experiment
+from collector.store.sqlite import SAVE_WAIT
 from collector.version import __version__
 
 SAMPLER_FIELDS = (
@@ -40,9 +41,6 @@ HOST_FIELDS = (
     "cpu_model", "cpus", "memory_kb",
 )  # fmt: skip
 FAILURE_FIELDS = ("host", "measurement", "phase", "task", "message")
-
-# Seconds a save waits for another process's write lock on the database.
-DEFAULT_SAVE_WAIT = 120.0
 
 # How a sampler ended, and whether that means its data is incomplete.
 CLEAN_ENDS = {"window_end"}
@@ -76,7 +74,7 @@ def save_run(
     ansible_version: str = "",
     database: Path | None = None,
     replace: bool = False,
-    wait: float = DEFAULT_SAVE_WAIT,
+    wait: float = SAVE_WAIT,
     progress: Callable[[str], None] | None = None,
 ) -> SavedRun:
     """Save the run into the plan's database, or into ``database`` (saving a run again).

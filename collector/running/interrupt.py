@@ -22,7 +22,6 @@ class Interrupt:
 
     def __init__(self, out: TextIO) -> None:
         self.requested = False
-        self.signal_name = ""
         self.out = out
         self._previous: dict[int, Any] = {}
 
@@ -39,8 +38,7 @@ class Interrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.signal_name = signal.Signals(signum).name
-        how = "Ctrl-C" if signum == signal.SIGINT else self.signal_name
+        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
             print(
                 f"\ninterrupted: stopping the samplers and saving what was measured "

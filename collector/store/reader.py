@@ -123,16 +123,14 @@ class Reader:
         ]
         return record
 
-    def attachments(self, uuid: str) -> Iterator[tuple[str, str | None, str, bytes, int]]:
-        """(name, host, media_type, content, size) of each attachment, one query each."""
-        for a in self.experiment(uuid)["attachments"]:
-            yield (
-                a["name"],
-                a["host"],
-                a["media_type"],
-                self.attachment(uuid, a["name"], a["host"]),
-                a["size"],
-            )
+    def attachments(
+        self, record: dict[str, Any]
+    ) -> Iterator[tuple[str, str | None, str, bytes, int]]:
+        """(name, host, media_type, content, size) of each attachment of an experiment read
+        with ``experiment``, one query each, so no content sits in memory longer than needed."""
+        for a in record["attachments"]:
+            content = self._contents(record["uuid"], a["name"], a["host"])
+            yield a["name"], a["host"], a["media_type"], bytes(content[0][1]), a["size"]
 
     def attachment(self, uuid: str, name: str, host: str | None = None) -> bytes:
         """Content of one attachment.
@@ -141,26 +139,26 @@ class Reader:
         only one of that name if just one host has it.
         """
         full = self.resolve(uuid)
-        where = f"WHERE {self.text('experiment_uuid')} = ? AND name = ?"
-        if host:
-            _, found = self.query(
-                f"SELECT host, content FROM attachments {where} AND host = ?", [full, name, host]
+        found = self._contents(full, name, host)
+        if not host and found and found[0][0] is not None and len(found) > 1:
+            hosts = ", ".join(h for h, _ in found)
+            raise StoreError(
+                f"attachment {name!r} of experiment {full} exists for several hosts "
+                f"({hosts}); name one"
             )
-        else:
-            _, found = self.query(
-                f"SELECT host, content FROM attachments {where} ORDER BY host IS NOT NULL, host",
-                [full, name],
-            )
-            if found and found[0][0] is not None and len(found) > 1:
-                hosts = ", ".join(h for h, _ in found)
-                raise StoreError(
-                    f"attachment {name!r} of experiment {full} exists for several hosts "
-                    f"({hosts}); name one"
-                )
         if not found:
             shown = f" of host {host!r}" if host else ""
             raise StoreError(f"no attachment {name!r}{shown} in experiment {full}")
         return bytes(found[0][1])
+
+    def _contents(self, uuid: str, name: str, host: str | None) -> list[tuple]:
+        """(host, content) of the attachments of that name: the host's, or all, host-less first."""
+        where = f"WHERE {self.text('experiment_uuid')} = ? AND name = ?"
+        if host:
+            sql = f"SELECT host, content FROM attachments {where} AND host = ?"
+            return self.query(sql, [uuid, name, host])[1]
+        sql = f"SELECT host, content FROM attachments {where} ORDER BY host IS NOT NULL, host"
+        return self.query(sql, [uuid, name])[1]
 
     def rows(
         self, table: str, uuids: Iterable[str] | None

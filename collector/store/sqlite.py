@@ -28,6 +28,8 @@ BUSY_TIMEOUT = 30.0
 # A save that waits for the lock tries again this often, and says so this often.
 LOCK_POLL = 1.0
 LOCK_NOTICE = 5.0
+# Seconds a save waits for another process's write lock unless told otherwise.
+SAVE_WAIT = 120.0
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 

@@ -205,7 +205,7 @@ def _upload_one(
                 for p in e["parameters"]
             ],
         )
-        for name, host, media_type, content, size in reader.attachments(uuid):
+        for name, host, media_type, content, size in reader.attachments(e):
             cur.execute(
                 "INSERT INTO attachments (experiment_uuid, name, host, media_type, content, size) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",

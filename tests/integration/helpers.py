@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,26 @@ def collector(
         cwd=ROOT, env={**env(), **(extra_env or {})}, capture_output=True, text=True,
         timeout=timeout, check=False,
     )  # fmt: skip
+
+
+def start_run(config: Path, *extra: str) -> subprocess.Popen:
+    """`collector run` in the background, its output kept."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "collector", "run", "-c", str(config), *extra],
+        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def wait_for_window(config: Path, timeout: float = 120) -> str:
+    """The run's id, once its window has opened."""
+    runs = config.parent / "db" / "runs"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for events in runs.glob("*/events.jsonl"):
+            if '"kind": "window"' in events.read_text():
+                return events.parent.name
+        time.sleep(0.2)
+    raise AssertionError("the window never opened")
 
 
 def database(config: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,29 +20,12 @@ from tests.integration.helpers import (
     only_experiment,
     processes_of,
     rows,
+    start_run,
+    wait_for_window,
     write_config,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def start_run(config: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "collector", "run", "-c", str(config), *extra],
-        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def wait_for_window(config: Path, timeout: float = 120) -> str:
-    """The run's id, once its window has opened."""
-    runs = config.parent / "db" / "runs"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for events in runs.glob("*/events.jsonl"):
-            if '"kind": "window"' in events.read_text():
-                return events.parent.name
-        time.sleep(0.2)
-    raise AssertionError("the window never opened")
 
 
 def playbooks_of(run_id: str) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,6 +21,8 @@ from tests.integration.helpers import (
     only_experiment,
     processes_of,
     rows,
+    start_run,
+    wait_for_window,
     write_config,
 )
 from tests.integration.test_lab import INVENTORY, LAB_DIR, lab, state
@@ -50,16 +51,8 @@ def link(lab_state: dict, machine: str, up: bool) -> None:
 def test_a_guest_lost_mid_window_costs_only_the_guest_and_is_recovered(lab_up, tmp_path):
     duration = 20
     config = write_config(tmp_path, SIX, duration=duration, warmup=2)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "collector", "run", "-c", str(config), "-i", str(INVENTORY)],
-        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    runs = tmp_path / "db" / "runs"
-    deadline = time.time() + 300
-    while time.time() < deadline and not any(
-        '"kind": "window"' in p.read_text() for p in runs.glob("*/events.jsonl")
-    ):
-        time.sleep(0.2)
+    run = start_run(config, "-i", str(INVENTORY))
+    wait_for_window(config, timeout=300)
     time.sleep(2 + 5)  # the warm-up, then 5 s into the window
     cut = time.time()
     link(lab_up, "guest", up=False)
@@ -103,16 +96,8 @@ def test_a_guest_lost_mid_window_costs_only_the_guest_and_is_recovered(lab_up, t
 def test_a_run_that_loses_every_host_still_saves_what_it_knows(lab_up, tmp_path):
     """Ansible ends a playbook when every host of a play is lost: the run saves anyway."""
     config = write_config(tmp_path, [{"system": {"machine": "guest"}}], duration=6)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "collector", "run", "-c", str(config), "-i", str(INVENTORY)],
-        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    runs = tmp_path / "db" / "runs"
-    deadline = time.time() + 300
-    while time.time() < deadline and not any(
-        '"kind": "window"' in p.read_text() for p in runs.glob("*/events.jsonl")
-    ):
-        time.sleep(0.2)
+    run = start_run(config, "-i", str(INVENTORY))
+    wait_for_window(config, timeout=300)
     time.sleep(2)
     link(lab_up, "guest", up=False)
     try:

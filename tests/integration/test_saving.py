@@ -6,34 +6,26 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from collector import store
-from tests.integration.helpers import ROOT, collector, database, env, write_config
+from tests.conftest import hold_write_lock
+from tests.integration.helpers import (
+    ROOT,
+    collector,
+    database,
+    env,
+    start_run,
+    wait_for_window,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
 RUN_FIXTURE = ROOT / "tests" / "fixtures" / "runs" / "local-partial"
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
-
-
-def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout.readline().strip() == "holding"
-    return holder
 
 
 def save_in_background(run_dir: Path, db: Path) -> subprocess.Popen:
@@ -57,16 +49,8 @@ def test_a_run_waits_for_a_lock_held_ten_seconds_and_saves(tmp_path: Path):
     config = write_config(tmp_path, ["test"], duration=3)
     db = database(config)
     store.open_database(db, create=True).close()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "collector", "run", "-c", str(config)],
-        cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    runs = tmp_path / "db" / "runs"
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(
-        '"kind": "window"' in p.read_text() for p in runs.glob("*/events.jsonl")
-    ):
-        time.sleep(0.2)
+    run = start_run(config)
+    wait_for_window(config)
     # from the window's start (3 s), through stop and collect, to about 10 s into the save
     holder = hold_write_lock(db, 25)
     out, _ = run.communicate(timeout=300)

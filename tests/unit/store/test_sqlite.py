@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from collector.store import (
 )
 from collector.store.experiment import Experiment
 from collector.store.sqlite import APPLICATION_ID, FIXED_TABLES, SCHEMA_VERSION
+from tests.conftest import hold_write_lock
 
 UUID_A = "aaaa1111-0000-4000-8000-000000000001"
 UUID_B = "aaaa2222-0000-4000-8000-000000000002"
@@ -580,25 +579,6 @@ def test_writer_waits_for_writer_then_reports(db: Path, monkeypatch: pytest.Monk
     finally:
         writer.close()
     save_experiment(db, first_experiment())
-
-
-def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
-    """Another process (an upload, a notebook) holding the write lock for a while."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout.readline().strip() == "holding"
-    return holder
-
-
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
 
 
 def test_a_save_waits_for_a_held_write_lock_and_says_so(
