@@ -133,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         "lab", help="a real SPICE lab on this machine: network namespaces reached over SSH"
     )
     lab.add_argument("action", choices=("up", "down", "status"))
+    lab.add_argument(
+        "--prefix",
+        help="name prefix of the lab's namespaces and links (default sbl), so that two "
+        "checkouts can each have a lab on one machine",
+    )
     lab.set_defaults(func=_cmd_lab)
 
     rec = sub.add_parser(
@@ -447,7 +452,7 @@ def _cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_lab(args: argparse.Namespace, out: TextIO) -> int:
     from collector.running.lab import lab
 
-    return lab(args.action)
+    return lab(args.action, prefix=args.prefix)
 
 
 def _cmd_recover(args: argparse.Namespace, out: TextIO) -> int:

@@ -54,13 +54,20 @@ class Summary:
 
     ``summarize(records)`` gets the experiment's rows of ``table``; with
     ``also_reads``, it gets that table's rows too (empty when the
-    experiment has none) as a second argument.
+    experiment has none) as a second argument. The figures appear in
+    ``show`` under ``section``, by default the table's name.
     """
 
     table: str
     summarize: Callable[..., Section]
     figures: tuple[Figure, ...]
     also_reads: str | None = None
+    section: str = ""
+
+    @property
+    def name(self) -> str:
+        """The section ``show`` prints the figures under."""
+        return self.section or self.table
 
     def figure(self, name: str) -> Figure | None:
         return next((f for f in self.figures if f.name == name), None)
@@ -75,6 +82,11 @@ class Measurement:
     # table name -> its fields, as the parsers emit them (ingest adds ``host``)
     tables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     summaries: tuple[Summary, ...] = ()
+    # Tables made at save from what every host's parsers gave (an Experiment in,
+    # tables added): a join across machines, such as glass-to-glass latency.
+    derive: Callable[[Any], None] | None = None
+    # table name -> its fields, for the tables ``derive`` makes (ingest adds ``host``)
+    derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def parsers(self) -> dict[str, Parser]:
         """Raw file, relative to the host's raw directory (``<sampler>/<file>``) -> parser."""

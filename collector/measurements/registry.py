@@ -54,9 +54,15 @@ def summaries() -> dict[str, Summary]:
     return {s.table: s for m in measurements().values() for s in m.summaries}
 
 
+@cache
+def sections() -> dict[str, Summary]:
+    """Section of ``show`` -> the summary of its figures."""
+    return {s.name: s for s in summaries().values()}
+
+
 def figure(section: str, name: str) -> Figure | None:
-    """A summary figure's declaration: ``section`` is its table."""
-    summary = summaries().get(section)
+    """A summary figure's declaration, by the section ``show`` prints it in."""
+    summary = sections().get(section)
     return summary.figure(name) if summary else None
 
 

@@ -1,11 +1,46 @@
 """``workload``: what the guest's screen shows during the window (a moving ball by default).
 
-It measures nothing itself: its command's output and status are attached to
-the experiment, and its ``name`` is a parameter to sweep the content by.
+Any command's output and status are attached to the experiment, and its
+``name`` is a parameter to sweep the content by. The marked contents
+(``marked-ball``, ``marked-text``, ``marked-motion``; roles/glass/files/glass.py
+``play``) also log each frame as it reached the guest's display, for the
+``glass`` measurement:
+
+- ``workload_content``: the ``# content NAME WxH fps F`` header;
+- ``workload_frames``: ``FRAME TIME`` per frame drawn (guest clock, moved to
+  the controller's at ingest).
 """
 
 from __future__ import annotations
 
 from collector.measurements.base import Measurement, Sampler
+from collector.measurements.parsing import Rows
 
-MEASUREMENT = Measurement(name="workload", samplers=(Sampler("workload"),))
+CONTENT_FIELDS = ("content", "width", "height", "fps")
+FRAME_FIELDS = ("time", "frame")
+
+
+def parse(text: str) -> dict[str, Rows]:
+    content = Rows(CONTENT_FIELDS)
+    frames = Rows(FRAME_FIELDS)
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            try:
+                frames.rows.append((float(parts[1]), int(parts[0])))
+            except ValueError:
+                continue
+        elif len(parts) == 6 and parts[:2] == ["#", "content"] and parts[4] == "fps":
+            try:
+                width, height = (int(v) for v in parts[3].split("x"))
+                content.rows.append((parts[2], width, height, float(parts[5])))
+            except ValueError:
+                continue
+    return {"workload_content": content, "workload_frames": frames}
+
+
+MEASUREMENT = Measurement(
+    name="workload",
+    samplers=(Sampler("workload", {"output": parse}),),
+    tables={"workload_content": CONTENT_FIELDS, "workload_frames": FRAME_FIELDS},
+)

@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from collector.measurements.glass import FREEZE_MS
 from collector.results import metrics
 
 Tables = dict[str, pd.DataFrame]
 
 WIDTH, HEIGHT, DPI = 9.0, 3.4, 100
 A_COLOUR, B_COLOUR = "#1f77b4", "#d62728"
+FREEZE_COLOUR = "#d62728"
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,12 @@ def _finish(name: str, title: str, figure: Figure, axes: Any) -> Plot | None:
     return Plot(name, title, _png(figure))
 
 
-def _timed(frame: pd.DataFrame | None, start: float) -> pd.DataFrame:
-    """Rows with a time, with ``t`` in seconds since the window opened."""
-    if frame is None or frame.empty or "time" not in frame:
+def _timed(frame: pd.DataFrame | None, start: float, column: str = "time") -> pd.DataFrame:
+    """Rows with a time (``column``), with ``t`` in seconds since the window opened."""
+    if frame is None or frame.empty or column not in frame:
         return pd.DataFrame()
-    timed = frame[frame["time"].notna()].copy()
-    timed["t"] = timed["time"].astype(float) - start
+    timed = frame[frame[column].notna()].copy()
+    timed["t"] = timed[column].astype(float) - start
     return timed.sort_values("t")
 
 
@@ -217,11 +219,125 @@ def frame_intervals(tables: Tables) -> Plot | None:
     return _finish("frame_intervals", "Frame intervals", figure, axes)
 
 
-def experiment_plots(tables: Tables, start: float, duration: float) -> list[Plot]:
+# --- glass: what the user saw -------------------------------------------------------------
+
+
+def glass_latency(tables: Tables, start: float) -> Plot | None:
+    """Each frame's glass-to-glass latency, when the client first showed it; the frames
+    never shown are ticks along the time axis, when the guest drew them."""
+    title = "Glass-to-glass latency"
+    figure, axes = _figure(title, "ms, guest's display to client's")
+    frames = tables.get("glass_frames")
+    for name, group in _groups(_timed(frames, start, "client_time"), "host"):
+        latency = group["latency_ms"].astype(float)
+        if latency.notna().any():
+            axes.plot(group["t"], latency, ".", markersize=3,
+                      label=f"{name}: p50 {latency.median():.1f} ms")  # fmt: skip
+    if frames is not None and "shown" in frames:
+        lost = _timed(frames[frames["shown"] == 0], start, "guest_time")
+        for name, group in _groups(lost, "host"):
+            # y in axes fractions: the ticks sit on the time axis whatever the latencies
+            axes.plot(group["t"], np.full(len(group), 0.03), "|", markersize=12,
+                      markeredgewidth=1.5, transform=axes.get_xaxis_transform(),
+                      label=f"{name}: never shown ({len(group)}), when drawn")  # fmt: skip
+    return _finish("glass_latency", title, figure, axes)
+
+
+def glass_latency_distribution(tables: Tables) -> Plot | None:
+    """Latencies per client, with the p50, p95 and p99 that ``show`` gives."""
+    title = "Glass-to-glass latency distribution"
+    figure, axes = _figure(title, "frames", xlabel="ms from the guest's display to the client's")
+    sets = []
+    for name, group in _groups(_timed(tables.get("glass_frames"), 0.0, "client_time"), "host"):
+        latency = group["latency_ms"].astype(float).dropna().to_numpy()
+        if len(latency):
+            sets.append((name, latency))
+    if not sets:
+        return None
+    everything = np.concatenate([s for _, s in sets])
+    # outliers go to the last bin, as in frame_intervals, but every p99 stays in view
+    top = max(float(np.percentile(everything, 99.5)), *(np.percentile(s, 99) for _, s in sets))
+    low = float(everything.min())
+    margin = (top - low) * 0.03 or 1.0
+    bins = np.linspace(low - margin, top + margin, 60)
+    for name, latency in sets:
+        *_, patches = axes.hist(np.clip(latency, None, top + margin), bins=bins, histtype="step",
+                                linewidth=1.5, label=f"{name}: {len(latency)} frames")  # fmt: skip
+        colour = patches[0].get_edgecolor()
+        for q, style in ((50, "-"), (95, "--"), (99, ":")):
+            value = float(np.percentile(latency, q))  # linear, as glass's figures
+            axes.axvline(value, color=colour, linestyle=style, linewidth=1,
+                         label=f"{name}: p{q} {value:.1f} ms")  # fmt: skip
+    return _finish("glass_latency_distribution", title, figure, axes)
+
+
+def glass_freezes(tables: Tables, start: float, freeze_ms: float = FREEZE_MS) -> Plot | None:
+    """How long each shown frame stayed on screen; a freeze is a frame held longer than
+    ``freeze_ms`` (the experiment's glass.freeze_ms), drawn as a span over its time."""
+    title = "Freezes"
+    figure, axes = _figure(title, "ms until the next new frame")
+    shown = _timed(tables.get("glass_frames"), start, "client_time")
+    if not shown.empty:  # the last frame read: held for an unknown time
+        shown = shown[shown["held_ms"].notna()]
+    spans = 0
+    for name, group in _groups(shown, "host"):
+        held = group["held_ms"].astype(float)
+        frozen = group["frozen"] == 1
+        axes.plot(group["t"], held, ".", markersize=3, label=f"{name}: {int(frozen.sum())} "
+                  f"freeze(s), {held[frozen].sum():.0f} ms in all")  # fmt: skip
+        if not frozen.any():
+            continue
+        axes.plot(group["t"][frozen], held[frozen], "o", color=FREEZE_COLOUR, fillstyle="none",
+                  markersize=7, label=f"{name}: frozen")  # fmt: skip
+        for t, ms in zip(group["t"][frozen], held[frozen], strict=True):
+            axes.axvspan(t, t + ms / 1000, color=FREEZE_COLOUR, alpha=0.15, linewidth=0,
+                         label=None if spans else "frame held on screen")  # fmt: skip
+            spans += 1
+    if not axes.has_data():
+        return None
+    axes.axhline(freeze_ms, color="grey", linestyle="--", linewidth=1,
+                 label=f"freeze threshold {freeze_ms:g} ms")  # fmt: skip
+    axes.set_ylim(bottom=0)
+    return _finish("glass_freezes", title, figure, axes)
+
+
+def glass_quality(tables: Tables, start: float) -> Plot | None:
+    """PSNR and SSIM of the sampled frames against their references, one panel each."""
+    quality = _timed(tables.get("glass_quality"), start)
+    if quality.empty:
+        return None
+    title = "Picture quality"
+    figure = Figure(figsize=(WIDTH, HEIGHT * 1.6), dpi=DPI)
+    panels = figure.subplots(2, 1, sharex=True)
+    panels[0].set_title(f"{title} of the sampled frames (luma)", fontsize=11)
+    panels[1].set_xlabel("seconds since the window opened")
+    for axes, column, what, digits in zip(panels, ("psnr_db", "ssim"), ("PSNR (dB)", "SSIM"),
+                                          (2, 4), strict=True):  # fmt: skip
+        axes.set_ylabel(what)
+        axes.grid(True, alpha=0.3)
+        for name, group in _groups(quality, "host"):
+            values = group[column].astype(float).replace([np.inf, -np.inf], np.nan)
+            if values.notna().any():
+                axes.plot(group["t"], values, "o-", markersize=3, linewidth=0.8,
+                          label=f"{name}: mean {values.mean():.{digits}f}")  # fmt: skip
+        if axes.has_data():
+            axes.legend(fontsize=8, loc="best")
+    if not any(axes.has_data() for axes in panels):
+        return None
+    return Plot("glass_quality", title, _png(figure, fit=True))
+
+
+def experiment_plots(
+    tables: Tables, start: float, duration: float, *, freeze_ms: float = FREEZE_MS
+) -> list[Plot]:
     """Every plot an experiment's tables allow, in reading order."""
     plots = [
         frame_rate(tables, start, duration),
         frame_intervals(tables),
+        glass_latency(tables, start),
+        glass_latency_distribution(tables),
+        glass_freezes(tables, start, freeze_ms),
+        glass_quality(tables, start),
         frame_sizes(tables, start),
         delays(tables, start),
         bandwidth(tables, start),

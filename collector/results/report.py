@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from collector.errors import CollectorError
+from collector.measurements import glass
 from collector.results import htmlpage, metrics, plots
 from collector.results.analysis import Results
 from collector.results.compare import Comparison, parameter_differences
@@ -33,6 +34,7 @@ PLOTTED_TABLES = (
     "client_frames", "client_late_frames", "client_decode", "agent_frames",
     "spice_client_reports", "spice_server_drops", "spice_packets", "network_connections",
     "network_interface", "system", "system_net", "test", "process", "gpu_samples", "gpu_engines",
+    "glass_frames", "glass_quality",
 )  # fmt: skip
 
 
@@ -50,7 +52,12 @@ def experiment_report(results: Results, uuid: str, directory: Path) -> Written:
     }
     start = experiment["started_at"] or _first_time(tables)
     duration = experiment["duration"] or 0.0
-    drawn = plots.experiment_plots(tables, start, duration) if start is not None else []
+    freeze_ms = _parameter(experiment, "glass", "freeze_ms", glass.FREEZE_MS)
+    drawn = (
+        plots.experiment_plots(tables, start, duration, freeze_ms=freeze_ms)
+        if start is not None
+        else []
+    )
     figures = results.figures([uuid])[uuid]
     hosts = results.table("hosts", [uuid]) if "hosts" in experiment["tables"] else pd.DataFrame()
     failures = (
@@ -154,6 +161,20 @@ def _images(drawn: Sequence[plots.Plot]) -> list[str]:
 def _first_time(tables: dict[str, pd.DataFrame]) -> float | None:
     times = [t["time"].min() for t in tables.values() if "time" in t and t["time"].notna().any()]
     return float(min(times)) if times else None
+
+
+def _parameter(experiment: dict[str, Any], measurement: str, name: str, default: float) -> float:
+    """A numeric parameter of the experiment; one value per host: the strictest, as at save."""
+    for p in experiment["parameters"]:
+        if (p["measurement"], p["name"]) == (measurement, name):
+            value = p["value"]
+            if isinstance(value, dict):
+                value = min(value.values(), default=default)
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return default
+    return default
 
 
 def _when(timestamp: float | None) -> str:

@@ -62,7 +62,7 @@ def tables_read() -> frozenset[str]:
 
 
 def figure(section: str, name: str) -> Figure | None:
-    summary = all_summaries().get(section)
+    summary = SAMPLERS if section == SAMPLERS.name else registry.sections().get(section)
     return summary.figure(name) if summary else None
 
 
@@ -95,7 +95,7 @@ def summarize_records(
             continue
         if summary.also_reads:
             other = read(summary.also_reads) if summary.also_reads in tables else []
-            figures[table] = summary.summarize(records, other)
+            figures[summary.name] = summary.summarize(records, other)
         else:
-            figures[table] = summary.summarize(records)
+            figures[summary.name] = summary.summarize(records)
     return figures

@@ -27,6 +27,7 @@ from collector.measurements import registry
 from collector.measurements.parsing import Rows
 from collector.measurements.pipeline import pipeline_table
 from collector.paths import PROJECT_ROOT
+from collector.running.clock import correction
 from collector.running.events import read_events
 from collector.store.experiment import Experiment
 from collector.store.sqlite import SAVE_WAIT
@@ -90,6 +91,9 @@ def save_run(
     secrets = _secret_values(plan)
     experiment, problems, rows = build_experiment(run_dir, plan, events, secrets)
     pipeline_table(experiment)
+    for measurement in registry.measurements().values():
+        if measurement.derive is not None:
+            measurement.derive(experiment)
     if interrupted is None:
         interrupted = _stopped_early(experiment)
     status = _status(interrupted, problems, rows, events)
@@ -118,7 +122,10 @@ def build_experiment(
     """Everything but the status: tables, parameters, problems found on the way."""
     window = next((e for e in events if e.get("kind") == "window"), {})
     hosts = {e["host"]: e for e in events if e.get("kind") == "host"}
-    offsets = {h: float(e.get("clock_offset") or 0.0) for h, e in hosts.items()}
+    # Only a measured offset moves a host's times; the hosts table keeps what was measured.
+    offsets = {
+        h: correction(e.get("clock_offset"), e.get("clock_uncertainty")) for h, e in hosts.items()
+    }
     utc_offsets = {h: int((e.get("info") or {}).get("utc_offset") or 0) for h, e in hosts.items()}
     experiment = Experiment(
         plan["description"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 
@@ -30,9 +31,18 @@ def check_host() -> None:
         raise CollectorError(f"`ip netns` does not work here: {probe.stderr.strip()}")
 
 
-def lab(action: str) -> int:
+PREFIX = re.compile(r"[a-z][a-z0-9]{0,6}")
+
+
+def lab(action: str, prefix: str | None = None) -> int:
     if action not in ACTIONS:
         raise CollectorError(f"lab: unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    if prefix is not None and not PREFIX.fullmatch(prefix):
+        # Interface names are at most 15 characters: PREFIX-client and PREFIX-ct must fit.
+        raise CollectorError(
+            f"lab: --prefix {prefix!r} must be 1 to 7 lower-case letters or digits, "
+            "starting with a letter"
+        )
     check_host()
     env = dict(os.environ)
     env.update(
@@ -45,5 +55,7 @@ def lab(action: str) -> int:
         "-e",
         f"lab_state={action}",
     ]
+    if prefix is not None:
+        command += ["-e", f"lab_prefix={prefix}"]
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=False)
     return 0 if result.returncode == 0 else 1

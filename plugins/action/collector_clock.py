@@ -1,18 +1,34 @@
 """Measure a host's clock offset against the controller (controller side).
 
-Runs ``date`` on the host between two controller readings and keeps the
-quickest of a few rounds: the offset is the host's reading minus the midpoint,
-good to within half that round trip.
+One ``date`` over the task's own connection first: it is what reports an
+unreachable host or a refused host key, as preflight expects. Then many quick
+request/reply rounds over one channel kept open to the host (the ssh command
+Ansible itself would run, reusing its ControlPersist master; a local process
+for ``local``): each round's uncertainty is half its round trip, a fraction
+of a millisecond where an SSH exec costs tens. Where no such channel can be
+had (another connection type, a password, the channel failing) a few exec
+rounds give the old, larger uncertainty, and ``fallback_reason`` says why.
+The NTP-style arithmetic is collector/running/clock.py.
 """
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
+from pathlib import Path
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-ROUNDS = 3
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from collector.running.clock import RESPONDER, ClockEstimate, Round, estimate, measure
+
+EXEC_ROUNDS = 5
 COMMAND = "date +%s.%N 2>/dev/null || python3 -c 'import time; print(time.time())'"
+
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -22,25 +38,79 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         self.validate_argument_spec(argument_spec={})
-        best = None
-        for _ in range(ROUNDS):
-            before = time.time()
-            out = self._low_level_execute_command(COMMAND, sudoable=False)
-            after = time.time()
-            if out.get("rc") != 0:
-                result.update(failed=True, msg=f"cannot read the clock: {out.get('stderr', '')}")
-                return result
-            try:
-                remote = float(out["stdout"].strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                result.update(failed=True, msg=f"unexpected clock reading {out['stdout']!r}")
-                return result
-            if best is None or after - before < best[1] - best[0]:
-                best = (before, after, remote)
-        before, after, remote = best
-        result.update(
-            changed=False,
-            offset=remote - (before + after) / 2,
-            uncertainty=(after - before) / 2,
-        )
+        # Not caught: a connection failure here is the task's `unreachable`.
+        first = self._exec_round()
+        if isinstance(first, str):
+            result.update(failed=True, msg=first)
+            return result
+        argv = self._channel(task_vars or {})
+        found = measure(argv) if isinstance(argv, list) else argv
+        method = "exchange"
+        if isinstance(found, str):
+            display.vvv(f"collector_clock: exec rounds instead ({found})", host=self._host())
+            result["fallback_reason"] = found
+            method = "exec"
+            found = self._exec_estimate(first)
+        if isinstance(found, str):
+            result.update(failed=True, msg=found)
+            return result
+        result.update(changed=False, method=method, **found.as_result())
         return result
+
+    def _option(self, name: str):
+        try:
+            return self._connection.get_option(name)
+        except KeyError:  # not an option of this connection, or of this ansible-core
+            return None
+
+    def _host(self) -> str:
+        return self._option("host") or self._play_context.remote_addr
+
+    def _exec_round(self) -> Round | str:
+        before = time.time()
+        out = self._low_level_execute_command(COMMAND, sudoable=False)
+        after = time.time()
+        if out.get("rc") != 0:
+            return f"cannot read the clock: {out.get('stderr', '')}"
+        try:
+            remote = float(out["stdout"].strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return f"unexpected clock reading {out['stdout']!r}"
+        return Round(before, remote, remote, after)
+
+    def _exec_estimate(self, first: Round) -> ClockEstimate | str:
+        rounds = [first]
+        for _ in range(EXEC_ROUNDS - 1):
+            got = self._exec_round()
+            if isinstance(got, str):
+                return got
+            rounds.append(got)
+        return estimate(rounds)
+
+    def _channel(self, task_vars: dict) -> list[str | bytes] | str:
+        """The command that runs the responder on the host; else why there is none."""
+        conn = self._connection
+        if conn.transport == "local":
+            return [sys.executable, "-u", "-c", RESPONDER]
+        if conn.transport != "ssh":
+            return f"the {conn.transport} connection cannot keep a channel open"
+        if self._option("password") or self._play_context.password:
+            # sshpass or SSH_ASKPASS would have to be fed the password; exec does that.
+            return "the connection logs in with a password"
+        if self._option("pkcs11_provider"):
+            return "the connection uses a PKCS#11 provider"
+        python = task_vars.get("collector_python")
+        if not isinstance(python, str) or not python or "{{" in python:
+            python = "python3"
+        remote = f"{shlex.quote(python)} -u -c {shlex.quote(RESPONDER)}"
+        try:
+            # The very command the ssh plugin runs for this host (user, port, key,
+            # ssh_args, ControlPath), so the master the exec above opened is reused.
+            argv = conn._build_command(
+                self._option("ssh_executable") or "ssh", "ssh", "-T", self._host(), remote
+            )
+        except Exception as e:  # whatever the plugin refuses, exec still works
+            return f"cannot build the ssh command: {e}"
+        if argv and argv[0] == b"sshpass":
+            return "the connection logs in with a password"
+        return list(argv)

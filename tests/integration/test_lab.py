@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from statistics import fmean
 
@@ -38,13 +39,19 @@ LAB_DIR = ROOT / "results" / "lab"
 INVENTORY = ROOT / "inventory" / "lab.yml"
 
 
+# A prefix of this test run's own, so that a lab of another checkout on this
+# machine (another test run, a user's) is left alone.
+PREFIX = f"t{os.getpid() % 100000}"
+
+
 def lab(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return collector("lab", *args, timeout=timeout)
+    prefix = ("--prefix", PREFIX) if args[:1] == ("up",) else ()
+    return collector("lab", *args, *prefix, timeout=timeout)
 
 
 def lab_playbook(*extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "ansible-playbook"), "playbooks/lab.yml", *extra],
+        [str(BIN / "ansible-playbook"), "playbooks/lab.yml", "-e", f"lab_prefix={PREFIX}", *extra],
         cwd=ROOT, env=env(venv_on_path=True), capture_output=True, text=True, timeout=900,
         check=False,
     )  # fmt: skip
@@ -75,14 +82,17 @@ def assert_nothing_left(s: dict, pids: list[int]) -> None:
     assert not INVENTORY.exists()
 
 
-@pytest.fixture(scope="module")
-def lab_up():
+def lab_for_the_module() -> Iterator[dict]:
+    """The lab up for a test module (and down after it): each lab module's ``lab_up``."""
     require(os.geteuid() == 0, "the lab needs root")
     require(Path("/sbin/ip").exists() or Path("/usr/sbin/ip").exists(), "no iproute2")
     result = lab("up")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     yield state()
     lab("down")
+
+
+lab_up = pytest.fixture(scope="module", name="lab_up")(lab_for_the_module)
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ Needs root, like test_lab.py; brings the lab up (harmless when it is up) and dow
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import require
 from tests.integration.helpers import (
     BIN,
     ROOT,
@@ -25,20 +23,14 @@ from tests.integration.helpers import (
     wait_for_window,
     write_config,
 )
-from tests.integration.test_lab import INVENTORY, LAB_DIR, lab, state
+from tests.integration.test_lab import INVENTORY, LAB_DIR, lab_for_the_module
 
 pytestmark = pytest.mark.integration
 
 SIX = ["workload", "spice_server", "remote_viewer", "network", "process", "system"]
 
 
-@pytest.fixture(scope="module")
-def lab_up():
-    require(os.geteuid() == 0, "the lab needs root")
-    result = lab("up")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    yield state()
-    lab("down")
+lab_up = pytest.fixture(scope="module", name="lab_up")(lab_for_the_module)
 
 
 def link(lab_state: dict, machine: str, up: bool) -> None:

@@ -80,6 +80,11 @@ def display_free(n):
 def cmd_plan(args):
     state = load_state(args.state)
     if state is not None:
+        if state["prefix"] != args.prefix:
+            raise SystemExit(
+                "this lab is up with the prefix %s, not %s: take it down first"
+                % (state["prefix"], args.prefix)
+            )
         return emit(changed=False, **state)
     # Without our state, namespaces of these names belong to another lab.
     existing = sh("ip", "netns", "list").stdout.split()

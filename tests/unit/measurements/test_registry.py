@@ -56,9 +56,12 @@ def test_parsers_emit_exactly_the_declared_tables(name):
         for table, rows in parse("").items():
             emitted[table] = rows.fields
     assert emitted == dict(measurement.tables)
+    assert not set(measurement.derived) & set(measurement.tables)
+    assert bool(measurement.derived) == (measurement.derive is not None)
+    tables = {**measurement.tables, **measurement.derived}
     for summary in measurement.summaries:
-        assert summary.table in measurement.tables
-        assert summary.also_reads in (None, *measurement.tables)
+        assert summary.table in tables
+        assert summary.also_reads in (None, *tables)
         assert len({f.name for f in summary.figures}) == len(summary.figures)
 
 
@@ -71,7 +74,8 @@ def test_raw_files_are_found_by_sampler_and_file():
         "streaming_agent/frames.log",
         "streaming_agent/output",
     }
-    assert registry.parsers_for("workload") == {}
+    assert list(registry.parsers_for("workload")) == ["workload/output"]
+    assert registry.parsers_for("network_conditions") == {}
     assert registry.parsers_for("nonexistent") == {}
     assert registry.sampler_names("nonexistent") == []
 
@@ -88,7 +92,9 @@ def test_parse_file_takes_old_names_and_says_which_measurements_parse(tmp_path: 
     log = tmp_path / "vmstat.txt"
     log.write_text("1.0  r  b swpd free buff cache si so bi bo in cs us sy id wa st\n")
     assert set(registry.parse_file("Test", log)) == {"test"}
-    with pytest.raises(CollectorError, match="no parser for measurement 'workload'; parsers"):
-        registry.parse_file("workload", log)
+    with pytest.raises(
+        CollectorError, match="no parser for measurement 'network_conditions'; parsers"
+    ):
+        registry.parse_file("network_conditions", log)
     with pytest.raises(CollectorError, match="cannot read"):
         registry.parse_file("test", tmp_path / "missing")
