@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
-"""Orchestration overhead of one experiment on the local default inventory.
+"""Orchestration overhead of one experiment: on the local default inventory, and on the lab.
 
-Prints, for `ansible-playbook playbooks/benchmark.yml` and for
-`python -m collector run` with the `test` and `system` measurements:
-wall time, overhead (wall time minus the window's duration), the spread of
-the samplers' actual start times, and the samplers' own CPU cost. The
-baseline, measured in the same run, is the cheapest possible Ansible run: a
-one-task playbook against the same inventory; overheads are also given as
-multiples of it.
+Prints, for `ansible-playbook playbooks/benchmark.yml` and `python -m collector run`:
+wall time, overhead (wall time minus the window and its warm-up), each phase's
+seconds (from the experiment's `phases` table), the spread of the samplers'
+actual start times, and the samplers' own CPU cost. The baseline, measured in
+the same run, is the cheapest possible Ansible run: a one-task playbook against
+the same inventory (over the same SSH connections on the lab); overheads are
+also given as multiples of it.
 
-    python bench/orchestration.py [--runs 3] [--duration 5]
+    python bench/orchestration.py [--runs 3] [--duration 5]     # local: test + system
+    python bench/orchestration.py --lab [--runs 3] [--duration 10]
+        # as root: the one-machine lab (brought up if it is not, and down again),
+        # six measurements on three hosts over SSH, 3 s warm-up
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +34,9 @@ sys.path.insert(0, str(ROOT))
 from collector import store  # noqa: E402
 
 BIN = Path(sys.executable).parent
+LAB_INVENTORY = ROOT / "inventory" / "lab.yml"
+LAB_SIX = ["workload", "spice_server", "remote_viewer", "network", "process", "system"]
+PHASES = ("plan", "preflight", "setup", "start", "window", "stop", "collect", "save")
 
 
 def timed(argv: list[str]) -> float:
@@ -41,7 +48,7 @@ def timed(argv: list[str]) -> float:
     return elapsed
 
 
-def baseline(work: Path) -> float:
+def baseline(work: Path, inventory: Path | None) -> float:
     playbook = work / "noop.yml"
     playbook.write_text(
         yaml.safe_dump(
@@ -55,66 +62,102 @@ def baseline(work: Path) -> float:
             ]
         )
     )
-    return timed([str(BIN / "ansible-playbook"), str(playbook)])
+    where = ["-i", str(inventory)] if inventory else []
+    return timed([str(BIN / "ansible-playbook"), *where, str(playbook)])
 
 
-def experiment(way: str, config: Path) -> float:
+def experiment(way: str, config: Path, inventory: Path | None) -> float:
     if way == "ansible-playbook":
-        argv = [str(BIN / "ansible-playbook"), "playbooks/benchmark.yml", "-e", f"config={config}"]
+        where = ["-i", str(inventory)] if inventory else []
+        argv = [str(BIN / "ansible-playbook"), *where, "playbooks/benchmark.yml",
+                "-e", f"config={config}"]  # fmt: skip
     else:
-        argv = [sys.executable, "-m", "collector", "run", "-c", str(config)]
+        where = ["-i", str(inventory)] if inventory else []
+        argv = [sys.executable, "-m", "collector", "run", "-c", str(config), *where]
     return timed(argv)
+
+
+def rows(database: Path, table: str, uuid: str) -> list[dict]:
+    fields, values = store.read_table(database, table, uuid)
+    return [dict(zip(fields, v, strict=True)) for v in values]
+
+
+def measure(args: argparse.Namespace, work: Path, inventory: Path | None) -> None:
+    measurements = LAB_SIX if args.lab else ["test", "system"]
+    warmup = 3.0 if args.lab else 0.0
+    config = work / "bench.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "description": "orchestration benchmark",
+                "duration": args.duration,
+                "warmup": warmup,
+                "measurements": measurements,
+                "databases": {"local": "bench.db"},
+            }
+        )
+    )
+    base = statistics.median(baseline(work, inventory) for _ in range(args.runs))
+    where = "the lab over SSH" if args.lab else "the local inventory"
+    print(f"baseline: one-task playbook on {where}: {base:.2f} s (median)")
+    print(f"window: {args.duration:.1f} s after a {warmup:.0f} s warm-up, {args.runs} runs each, "
+          f"{' + '.join(measurements)}\n")  # fmt: skip
+    header = f"{'way':24} {'wall s':>7} {'overhead s':>10} {'x base':>7}"
+    header += "".join(f" {p[:7]:>7}" for p in PHASES)
+    print(f"{header} {'spread ms':>9} {'cpu %':>6}")
+    database = work / "bench.db"
+    for way in ("ansible-playbook", "python -m collector run"):
+        before = (
+            {e["uuid"] for e in store.list_experiments(database)} if database.exists() else set()
+        )
+        walls = [experiment(way, config, inventory) for _ in range(args.runs)]
+        new = [e for e in store.list_experiments(database) if e["uuid"] not in before]
+        assert len(new) == args.runs, "a run recorded no experiment"
+        spreads, cpus = [], []
+        phases: dict[str, list[float]] = {p: [] for p in PHASES}
+        for e in new:
+            samplers = rows(database, "samplers", e["uuid"])
+            skews = [s["start_skew_s"] for s in samplers if s["start_skew_s"] is not None]
+            spreads.append((max(skews) - min(skews)) * 1000)
+            cpus += [
+                100 * (s["user_cpu_s"] + s["sys_cpu_s"]) / max(s["ended"] - s["started"], 1e-9)
+                for s in samplers
+                if s["started"] and s["ended"]
+            ]
+            spent: dict[str, float] = {}
+            for r in rows(database, "phases", e["uuid"]):
+                spent[r["phase"]] = spent.get(r["phase"], 0.0) + r["duration_s"]
+            for p in PHASES:
+                phases[p].append(spent.get(p, 0.0))
+        wall = statistics.median(walls)
+        overhead = wall - args.duration - warmup
+        line = f"{way:24} {wall:7.2f} {overhead:10.2f} {overhead / base:7.1f}"
+        line += "".join(f" {statistics.median(phases[p]):7.2f}" for p in PHASES)
+        print(f"{line} {statistics.median(spreads):9.2f} {statistics.mean(cpus):6.2f}")
+    print("\n(phases in s, medians; the window phase holds the warm-up and the window; "
+          "spread: of the samplers' starts against their own schedule)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--lab", action="store_true", help="the one-machine lab (as root)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        config = work / "bench.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "description": "orchestration benchmark",
-                    "duration": args.duration,
-                    "measurements": ["test", "system"],
-                    "databases": {"local": "bench.db"},
-                }
-            )
-        )
-        base = statistics.median(baseline(work) for _ in range(args.runs))
-        print(f"baseline: one-task playbook on the local inventory: {base:.2f} s (median)")
-        print(f"window: {args.duration:.1f} s, {args.runs} runs each, test + system\n")
-        header = f"{'way':24} {'wall s':>8} {'overhead s':>11} {'x baseline':>11}"
-        print(f"{header} {'start spread ms':>16} {'sampler cpu %':>14}")
-        database = work / "bench.db"
-        for way in ("ansible-playbook", "python -m collector run"):
-            before = (
-                {e["uuid"] for e in store.list_experiments(database)}
-                if database.exists()
-                else set()
-            )
-            walls = [experiment(way, config) for _ in range(args.runs)]
-            new = [e for e in store.list_experiments(database) if e["uuid"] not in before]
-            assert len(new) == args.runs, "a run recorded no experiment"
-            spreads, cpus = [], []
-            for e in new:
-                fields, rows = store.read_table(database, "samplers", e["uuid"])
-                samplers = [dict(zip(fields, r, strict=True)) for r in rows]
-                starts = [s["started"] for s in samplers if s["started"] is not None]
-                spreads.append((max(starts) - min(starts)) * 1000)
-                cpus += [
-                    100 * (s["user_cpu_s"] + s["sys_cpu_s"]) / max(s["ended"] - s["started"], 1e-9)
-                    for s in samplers
-                ]
-            wall = statistics.median(walls)
-            overhead = wall - args.duration
-            print(
-                f"{way:24} {wall:8.2f} {overhead:11.2f} {overhead / base:11.1f} "
-                f"{statistics.median(spreads):16.2f} {statistics.mean(cpus):14.2f}"
-            )
+    args.duration = args.duration or (10.0 if args.lab else 5.0)
+    brought_up = False
+    if args.lab:
+        if os.geteuid() != 0:
+            sys.exit("--lab needs root (python -m collector lab up does)")
+        if not LAB_INVENTORY.exists():
+            timed([sys.executable, "-m", "collector", "lab", "up"])
+            brought_up = True
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(args, Path(tmp), LAB_INVENTORY if args.lab else None)
+    finally:
+        if brought_up:
+            timed([sys.executable, "-m", "collector", "lab", "down"])
 
 
 if __name__ == "__main__":

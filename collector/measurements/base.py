@@ -87,6 +87,9 @@ class Measurement:
     derive: Callable[[Any], None] | None = None
     # table name -> its fields, for the tables ``derive`` makes (ingest adds ``host``)
     derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Tables whose warm-up rows are kept (ingest drops the others'): the guest's frame
+    # log, since a frame drawn in the warm-up may reach the client's screen in the window.
+    warmup_tables: frozenset[str] = frozenset()
 
     def parsers(self) -> dict[str, Parser]:
         """Raw file, relative to the host's raw directory (``<sampler>/<file>``) -> parser."""

@@ -10,14 +10,16 @@ second, and grabs the whole frame of every ``quality_every``-th number.
 At save, :func:`derive` joins the two sides, both already on the controller's
 clock (ingest corrects each host's times by its measured offset), into:
 
-- ``glass_frames``, one row per frame number between the first and the last
-  the client read: ``guest_time`` (drawn on the guest), ``client_time`` (first
-  grab that read it), ``latency_ms``, ``shown`` (0/1), ``grabs`` (how many
-  grabs read it), ``repeats`` (how often it came back after another frame:
-  never, on a sane client), ``held_ms`` (until the next new frame appeared)
-  and ``frozen`` (1: held longer than ``freeze_ms``, a freeze). Frames drawn before the
-  client's first read or after its last are left out: the grabber was not
-  looking then, so "never shown" could not be told from "not looked at".
+- ``glass_frames``, one row per frame number from the first the client read:
+  ``guest_time`` (drawn on the guest), ``client_time`` (first grab that read
+  it), ``latency_ms``, ``shown`` (0/1), ``grabs`` (how many grabs read it),
+  ``repeats`` (how often it came back after another frame: never, on a sane
+  client), ``held_ms`` (until the next new frame appeared; the last one, until
+  the last grab) and ``frozen`` (1: held longer than ``freeze_ms``, a freeze).
+  Frames drawn before the first frame read are left out (the grabber was not
+  looking yet), and so are those drawn too close to the last grab to have
+  arrived: later than the largest latency seen (1 s when none was) before it.
+  Between, a frame never read was never shown, also while the screen froze.
 
 ``glass_grabs`` (one row per grab) is read by the join and not kept: the raw
 file is attached. ``glass_quality`` comes from the client itself: after the
@@ -51,6 +53,8 @@ FRAME_FIELDS = (
 )  # fmt: skip
 QUALITY_FIELDS = ("time", "frame", "psnr_db", "ssim")
 FREEZE_MS = 100.0
+# Without any latency measured, a frame drawn this long before the last grab counts as not shown.
+NOT_YET_S = 1.0
 
 
 def parse_grabs(text: str) -> dict[str, Rows]:
@@ -146,10 +150,19 @@ def join(
             previous = value
     if not first:
         return []
+    last_look = max(t for t, _ in grabs)
     order = sorted(first, key=first.get)
+    # held until the next new frame, or (the last one) at least until the last grab
     held = {a: (first[b] - first[a]) * 1000 for a, b in pairwise(order)}
+    held[order[-1]] = (last_look - first[order[-1]]) * 1000
+    latencies = [first[n] - drawn[n] for n in first if n in drawn]
+    # A frame drawn later than this before the last grab may simply not have arrived yet.
+    allowance = max(latencies) if latencies else NOT_YET_S
     low, high = min(first), max(first)
-    numbers = sorted({n for n in drawn if low <= n <= high} | set(first))
+    numbers = sorted(
+        {n for n, t in drawn.items() if low <= n and (n <= high or t <= last_look - allowance)}
+        | set(first)
+    )
     rows = []
     for n in numbers:
         guest_time, client_time = drawn.get(n), first.get(n)
@@ -182,7 +195,9 @@ def summarize(records: list[Record], quality: list[Record]) -> Section:
     for host, rows in by(records, "host").items():
         latencies = [r["latency_ms"] for r in rows if r["latency_ms"] is not None]
         shown = sorted(r["client_time"] for r in rows if r["shown"])
-        span = shown[-1] - shown[0] if len(shown) > 1 else 0.0
+        # from the first frame shown to the last grab: the last one was held that long
+        last_look = max(r["client_time"] + r["held_ms"] / 1000 for r in rows if r["shown"])
+        span = last_look - shown[0] if shown else 0.0
         intervals = [(b - a) * 1000 for a, b in pairwise(shown)]
         freezes = [r["held_ms"] for r in rows if r["frozen"]]
         q = sampled.get(host, [])
@@ -193,7 +208,7 @@ def summarize(records: list[Record], quality: list[Record]) -> Section:
             "latency_p95_ms": rounded(_percentile(latencies, 0.95)),
             "latency_p99_ms": rounded(_percentile(latencies, 0.99)),
             "latency_max_ms": rounded(max(latencies) if latencies else None),
-            "shown_fps": rounded((len(shown) - 1) / span if span > 0 else None),
+            "shown_fps": rounded(len(shown) / span if span > 0 else None),
             "shown": len(shown),
             "never_shown": sum(1 for r in rows if not r["shown"]),
             "repeats": sum(r["repeats"] for r in rows),

@@ -46,13 +46,37 @@ def summarize_samplers(records: list[Record]) -> Section:
 SAMPLERS = Summary("samplers", summarize_samplers, (
     Figure("start_spread_ms", "ms"), Figure("cpu_s"), Figure("cpu_pct", "%"), Figure("end_reason"),
 ))  # fmt: skip
+
+
+def summarize_phases(records: list[Record]) -> Section:
+    """Where the run's time went: seconds per phase, and the overhead around the window.
+
+    The window phase holds the warm-up, the window and the cool-down: what
+    the run is for; every other phase is orchestration.
+    """
+    out: Section = {}
+    for r in sorted(records, key=lambda r: r["started"]):
+        key = f"{r['phase']}_s"
+        out[key] = round(out.get(key, 0.0) + (r["duration_s"] or 0.0), 2)
+    spent = [r["duration_s"] or 0.0 for r in records]
+    out["total_s"] = round(sum(spent), 2)
+    out["overhead_s"] = round(out["total_s"] - out.get("window_s", 0.0), 2)
+    return out
+
+
+PHASES = Summary("phases", summarize_phases, tuple(
+    Figure(f"{phase}_s", "s") for phase in (
+        "plan", "preflight", "setup", "start", "window", "stop", "collect", "save", "total",
+        "overhead",
+    )
+))  # fmt: skip
 # Sections of the run itself, not of a measurement: left out of comparisons unless asked.
-RUN_SECTIONS = frozenset({SAMPLERS.table})
+RUN_SECTIONS = frozenset({SAMPLERS.table, PHASES.table})
 
 
 @cache
 def all_summaries() -> dict[str, Summary]:
-    return {SAMPLERS.table: SAMPLERS, **registry.summaries()}
+    return {SAMPLERS.table: SAMPLERS, PHASES.table: PHASES, **registry.summaries()}
 
 
 def tables_read() -> frozenset[str]:
@@ -62,7 +86,8 @@ def tables_read() -> frozenset[str]:
 
 
 def figure(section: str, name: str) -> Figure | None:
-    summary = SAMPLERS if section == SAMPLERS.name else registry.sections().get(section)
+    own = {SAMPLERS.name: SAMPLERS, PHASES.name: PHASES}
+    summary = own.get(section) or registry.sections().get(section)
     return summary.figure(name) if summary else None
 
 

@@ -90,6 +90,9 @@ def play(
             "PATH": f"{ansible_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
             # runner would switch host key checking off when this is not given
             "ANSIBLE_HOST_KEY_CHECKING": host_key_checking(),
+            # runner puts its own callbacks on this path, which hides ansible.cfg's:
+            # ours (collector_phases: when each phase began) go first
+            "ANSIBLE_CALLBACK_PLUGINS": str(PROJECT_ROOT / "plugins" / "callback"),
             # what the reaper ends when this process ends, however it ends
             **reaper.environment(reaper.mark()),
         },

@@ -42,3 +42,27 @@ def read_events(run_dir: Path) -> list[dict[str, Any]]:
         if isinstance(event, dict):
             events.append(event)
     return events
+
+
+def phase_durations(events: list[dict[str, Any]], now: float) -> list[tuple[str, float, float]]:
+    """(phase, started, seconds) for each phase the run went through, in order.
+
+    The ``phase_start`` events come from the collector_phases callback, one per
+    play (two plays of one phase count as one); a phase ends where the next one
+    starts, or where its playbook ended (``playbook_end``: a recover's phases come
+    much later), or at ``now`` for the last one.
+    """
+    starts: list[tuple[str, float]] = []
+    for e in sorted(
+        (e for e in events if e.get("kind") == "phase_start" and e.get("time") is not None),
+        key=lambda e: float(e["time"]),
+    ):
+        if not starts or starts[-1][0] != e.get("phase"):
+            starts.append((str(e.get("phase")), float(e["time"])))
+    ends = [float(e["time"]) for e in events if e.get("kind") == "playbook_end" and "time" in e]
+    found = []
+    for index, (phase, started) in enumerate(starts):
+        end = starts[index + 1][1] if index + 1 < len(starts) else now
+        end = min([end, *(t for t in ends if t > started)])
+        found.append((phase, started, round(end - started, 3)))
+    return found

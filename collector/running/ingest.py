@@ -28,11 +28,12 @@ from collector.measurements.parsing import Rows
 from collector.measurements.pipeline import pipeline_table
 from collector.paths import PROJECT_ROOT
 from collector.running.clock import correction
-from collector.running.events import read_events
+from collector.running.events import phase_durations, read_events
 from collector.store.experiment import Experiment
 from collector.store.sqlite import SAVE_WAIT
 from collector.version import __version__
 
+PHASE_FIELDS = ("phase", "started", "duration_s")
 SAMPLER_FIELDS = (
     "host", "measurement", "sampler", "scheduled_start", "started", "ended", "start_skew_s",
     "end_reason", "returncode", "user_cpu_s", "sys_cpu_s", "max_rss_kb",
@@ -99,6 +100,7 @@ def save_run(
     status = _status(interrupted, problems, rows, events)
     experiment.status = status
     experiment.status_detail = scrub("; ".join(problems), secrets)
+    _add_phases(experiment, events)
     _attach_run_files(experiment, run_dir, secrets, ansible_version)
     try:
         experiment.save(target, replace=replace, wait=wait, progress=progress)
@@ -114,6 +116,13 @@ def save_run(
         table_rows={name: len(t.rows) for name, t in experiment.tables.items()},
         database=target,
     )
+
+
+def _add_phases(experiment: Experiment, events: list[dict[str, Any]]) -> None:
+    """Where the run's time went: each phase's start and duration (the save's up to now)."""
+    phases = phase_durations(events, time.time())
+    if phases:
+        experiment.create_table("phases", PHASE_FIELDS).add_many(phases)
 
 
 def build_experiment(
@@ -169,7 +178,8 @@ def build_experiment(
                 if not path.exists():
                     continue
                 for table_name, parsed in parse(path.read_text(errors="replace")).items():
-                    data_rows += _add_rows(experiment, table_name, parsed, host, clock)
+                    warmup = table_name in registry.get(m["role"]).warmup_tables
+                    data_rows += _add_rows(experiment, table_name, parsed, host, clock, warmup)
     if last_end is not None and window.get("end_at") and last_end < window["end_at"]:
         experiment.ended_at = last_end
     return experiment, problems, data_rows
@@ -346,7 +356,14 @@ def _tail(path: Path) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock: _HostClock) -> int:
+def _add_rows(
+    experiment: Experiment,
+    name: str,
+    parsed: Rows,
+    host: str,
+    clock: _HostClock,
+    keep_warmup: bool = False,
+) -> int:
     """Add a parser's rows with the host, and ``time`` moved to the controller's clock."""
     fields = ("host", *parsed.fields)
     table = experiment.create_table(name, fields)
@@ -364,7 +381,7 @@ def _add_rows(experiment: Experiment, name: str, parsed: Rows, host: str, clock:
             if values[t] is not None:
                 values[t] = values[t] - clock.offset
                 # What a sampler saw during the warm-up is not the window's.
-                if start is not None and values[t] < start:
+                if start is not None and values[t] < start and not keep_warmup:
                     continue
             rows.append((host, *values))
     table.add_many(rows)

@@ -31,8 +31,10 @@ import yaml
 from collector import store
 from collector.config.load import load_config
 from collector.config.model import Config
+from collector.config.plan import run_dir_for
 from collector.config.yamlfile import load_yaml_file
 from collector.errors import ConfigError
+from collector.running.events import phase_durations, read_events
 from collector.running.interrupt import Interrupt
 from collector.running.run import EXIT_INTERRUPTED, RunRequest, run_experiment
 
@@ -251,6 +253,9 @@ def _run_points(
             )
             run_times.append(time.monotonic() - begun)
             status = outcome.status
+            spent = phase_line(run_dir_for(config.local_database, outcome.run_id))
+            if spent:
+                print(f"   {spent}", file=out, flush=True)
             if outcome.exit_code == EXIT_INTERRUPTED:
                 print(f"sweep interrupted; run it again to resume ({plan.sweep_id})", file=out)
                 return EXIT_INTERRUPTED
@@ -267,6 +272,19 @@ def _run_points(
         file=out,
     )
     return 0 if not failed else 1
+
+
+def phase_line(run_dir: Path) -> str:
+    """``time: plan 1.2 s, ..., overhead 21.0 s``: where a run's time went, from its events."""
+    phases = phase_durations(read_events(run_dir), time.time())
+    if not phases:
+        return ""
+    spent: dict[str, float] = {}
+    for phase, _, seconds in phases:
+        spent[phase] = spent.get(phase, 0.0) + seconds
+    overhead = sum(spent.values()) - spent.get("window", 0.0)
+    shown = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in spent.items())
+    return f"time: {shown}; overhead {overhead:.1f} s"
 
 
 def _pause(seconds: float, interrupt: Interrupt) -> None:

@@ -85,12 +85,12 @@ def runs(lab_up, tmp_path_factory) -> Iterator[dict[str, tuple[Path, str]]]:
         relay.start(DELAY_MS)
         found["delayed"] = run(tmp_path_factory.mktemp("relay-150"), through_relay)
         relay.stop()
-        # the first picture takes seconds through the cap: a longer warm-up
+        # Through the cap, the first picture alone takes many seconds: a long warm-up.
         found["capped"] = run(
             tmp_path_factory.mktemp("capped"),
             ["remote_viewer", {"workload": {"name": "marked-ball"}}, {"glass": {}},
              {"network_conditions": {"rate": "500kbit"}}],
-            warmup=12,
+            warmup=15,
         )  # fmt: skip
         found["floor"] = run(
             tmp_path_factory.mktemp("floor"),
@@ -141,7 +141,7 @@ def test_frames_shown_agree_with_the_client_s_own_log(runs):
     glass = found["glass"]["lab-client"]
     (client,) = found["client_frames"].values()
     assert glass["shown_fps"] == pytest.approx(client["fps"], rel=0.05), (glass, client)
-    assert glass["never_shown"] <= 2 and glass["psnr_mean_db"] > 25, glass
+    assert glass["psnr_mean_db"] > 25 and glass["ssim_mean"] > 0.7, glass
 
 
 def test_no_frame_number_is_misread(runs):

@@ -121,3 +121,20 @@ def test_derive_adds_glass_frames_and_drops_the_reads(fixture_text):
 def _sides(fixture_text) -> tuple[dict[int, float], list[tuple[float, int]]]:
     guest = drawn(fixture_text("glass/workload.txt"))
     return guest, glass.parse_grabs(fixture_text("glass/grabs.txt"))["glass_grabs"].rows
+
+
+def test_a_screen_frozen_to_the_end_counts_its_freeze_and_the_frames_it_hid():
+    guest = {n: 10.0 + n / 30 for n in range(300)}  # 10 s of frames at 30 fps
+    grabs = [(10.5, 1), (10.55, 2)] + [(10.6 + k / 60, 2) for k in range(540)]  # then frozen
+    rows = [dict(zip(glass.FRAME_FIELDS, r, strict=True)) for r in glass.join(guest, grabs)]
+    last = grabs[-1][0]
+    frozen = next(r for r in rows if r["frame"] == 2)
+    assert frozen["held_ms"] == pytest.approx((last - 10.55) * 1000) and frozen["frozen"] == 1
+    # judged: up to the largest latency seen (frame 2's, 483 ms) before the last grab
+    allowance = max(10.5 - guest[1], 10.55 - guest[2])
+    hidden = [r["frame"] for r in rows if not r["shown"]]
+    assert hidden == [n for n in range(3, 300) if guest[n] <= last - allowance]
+    figures = glass.summarize([{"host": "c", **r} for r in rows], [])["c"]
+    assert figures["shown"] == 2 and figures["never_shown"] == len(hidden) > 200
+    assert figures["shown_fps"] == pytest.approx(2 / (last - 10.5), abs=0.005)
+    assert figures["freezes"] == 1 and figures["freeze_longest_ms"] > 8000

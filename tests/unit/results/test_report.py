@@ -35,7 +35,7 @@ def glass_experiment(delay: float = 0.08, *, sweep: str | None = None) -> Experi
     drawn = {n: START + 0.5 + n / 30 for n in range(90)}
     appear = sorted((t + delay, n) for n, t in drawn.items() if n not in NEVER_SHOWN)
     grabs = []
-    for i in range(int(3.5 * 60)):
+    for i in range(int(3.1 * 60)):  # until just after the last frame appeared
         at = START + 0.5 + i / 60
         seen = [n for t, n in appear if t <= at]
         grabs.append((at, seen[-1] if seen else -1))
