@@ -108,11 +108,10 @@ def claim_for_playbook(
     inventory = list(inventory)
     fd = _open(lock_file(inventory))
     try:
+        if token and _holder(fd).get("token") == token:
+            return  # `collector run` holds it for this run: no need to wait for it
         if not _try_lock(fd):
-            holder = _holder(fd)
-            if token and holder.get("token") == token:
-                return  # `collector run` holds it for this run
-            raise _in_use(inventory, holder)
+            raise _in_use(inventory, _holder(fd))
         info = {"run_id": run_id, "pid": playbook_pid, "since": time.time(), "token": ""}
         _write(fd, info)
         subprocess.Popen(
