@@ -13,6 +13,7 @@ from functools import cache
 
 from collector.measurements import registry
 from collector.measurements.base import Figure, Record, Section, Summary
+from collector.running.events import phase_totals
 from collector.store.reader import Reader
 
 
@@ -54,12 +55,10 @@ def summarize_phases(records: list[Record]) -> Section:
     The window phase holds the warm-up, the window and the cool-down: what
     the run is for; every other phase is orchestration.
     """
-    out: Section = {}
-    for r in sorted(records, key=lambda r: r["started"]):
-        key = f"{r['phase']}_s"
-        out[key] = round(out.get(key, 0.0) + (r["duration_s"] or 0.0), 2)
-    spent = [r["duration_s"] or 0.0 for r in records]
-    out["total_s"] = round(sum(spent), 2)
+    ordered = sorted(records, key=lambda r: r["started"])
+    spent = phase_totals([(r["phase"], r["started"], r["duration_s"]) for r in ordered])
+    out: Section = {f"{phase}_s": round(seconds, 2) for phase, seconds in spent.items()}
+    out["total_s"] = round(sum(spent.values()), 2)
     out["overhead_s"] = round(out["total_s"] - out.get("window_s", 0.0), 2)
     return out
 

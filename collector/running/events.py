@@ -66,3 +66,11 @@ def phase_durations(events: list[dict[str, Any]], now: float) -> list[tuple[str,
         end = min([end, *(t for t in ends if t > started)])
         found.append((phase, started, round(end - started, 3)))
     return found
+
+
+def phase_totals(phases: list[tuple[str, float, float]]) -> dict[str, float]:
+    """Seconds per phase (a recover's phases add to the run's), in the order they first ran."""
+    spent: dict[str, float] = {}
+    for phase, _, seconds in phases:
+        spent[phase] = spent.get(phase, 0.0) + (seconds or 0.0)
+    return spent

@@ -34,7 +34,7 @@ from collector.config.model import Config
 from collector.config.plan import run_dir_for
 from collector.config.yamlfile import load_yaml_file
 from collector.errors import ConfigError
-from collector.running.events import phase_durations, read_events
+from collector.running.events import phase_durations, phase_totals, read_events
 from collector.running.interrupt import Interrupt
 from collector.running.run import EXIT_INTERRUPTED, RunRequest, run_experiment
 
@@ -279,9 +279,7 @@ def phase_line(run_dir: Path) -> str:
     phases = phase_durations(read_events(run_dir), time.time())
     if not phases:
         return ""
-    spent: dict[str, float] = {}
-    for phase, _, seconds in phases:
-        spent[phase] = spent.get(phase, 0.0) + seconds
+    spent = phase_totals(phases)
     overhead = sum(spent.values()) - spent.get("window", 0.0)
     shown = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in spent.items())
     return f"time: {shown}; overhead {overhead:.1f} s"
