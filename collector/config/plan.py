@@ -101,8 +101,13 @@ def make_plan(
                     "variables": variables,
                     # the phases the role writes itself; the run does the others for it
                     "entry_points": entry_points,
-                    # what the run stops and fetches when the role has no stop or collect
+                    # what the run fetches for it in collect
                     "samplers": samplers,
+                    "fetch": [
+                        f"{s['name']}/{f}"
+                        for s in samplers
+                        for f in ("status.json", "output", "stderr", *s["files"])
+                    ],
                 }
             )
             for command in m.variables.get(f"{m.role}_required_commands", ()):

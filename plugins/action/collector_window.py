@@ -18,9 +18,17 @@ ARGUMENTS = {
     "action": {"type": "str", "required": True, "choices": ["schedule", "wait"]},
     "duration": {"type": "float"},
     # seconds from now to the window's start: time to write the go files, and the warm-up
-    "lead": {"type": "float", "default": 2.0},
+    "lead": {"type": "float", "default": 1.0},
+    # seconds before the window the samplers start on their own (the warm-up)
+    "warmup": {"type": "float", "default": 0.0},
+    # when the hosts' arming exchange began: the go files take about as long,
+    # so a slow controller or link gets a longer lead instead of a late start
+    "arming_began": {"type": "list", "elements": "float", "default": []},
     "end_at": {"type": "float"},
 }
+
+
+MAX_LEAD = 10.0
 
 
 class ActionModule(ActionBase):
@@ -34,12 +42,15 @@ class ActionModule(ActionBase):
             required_if=[("action", "schedule", ["duration"]), ("action", "wait", ["end_at"])],
         )
         if args["action"] == "schedule":
-            start_at = time.time() + args["lead"]
+            now = time.time()
+            arming = now - min(args["arming_began"], default=now)
+            lead = max(args["lead"], min(1.5 * arming, MAX_LEAD)) + args["warmup"]
+            start_at = now + lead
             end_at = start_at + args["duration"]
             append_event(
                 Path(args["run_dir"]), {"kind": "window", "start_at": start_at, "end_at": end_at}
             )
-            result.update(changed=False, start_at=start_at, end_at=end_at)
+            result.update(changed=False, start_at=start_at, end_at=end_at, lead=lead)
         else:
             until = args["end_at"]
             # Ansible's workers run in sessions of their own: if the playbook

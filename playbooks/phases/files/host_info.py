@@ -2,13 +2,17 @@
 """Describe this machine for the experiment's metadata, as one JSON object.
 
 Standard library only, Python 3.6+; every probe is optional, so a missing tool
-leaves a field out instead of failing the run.
+leaves a field out instead of failing the run. The arguments are commands the
+measurements need: those not found are listed under "missing" (preflight fails
+on them), in the same exchange.
 """
 
 import json
 import os
 import platform
+import shutil
 import subprocess
+import sys
 import time
 
 # Packages whose versions matter when comparing streaming results.
@@ -120,6 +124,7 @@ def main():
                 # Local times in logs (HH:MM:SS) are turned into epoch seconds with this.
                 "utc_offset": time.localtime().tm_gmtoff,
                 "packages": packages(),
+                "missing": [c for c in sys.argv[1:] if shutil.which(c) is None],
             }
         )
     )

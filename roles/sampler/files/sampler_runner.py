@@ -5,16 +5,22 @@ Copied to each machine by the sampler role; standard library only, Python 3.6+.
 
   arm   daemonise, wait for the run's go file, start the command at the instant
         it names, end the command at the window's end (the watchdog: it needs
-        no controller), then write status.json with the command's own CPU time
+        no controller), then write status.json with the command's own CPU time;
+        with --specs -, arm every sampler of a JSON list read from stdin at once
   go    write the go file that releases every armed sampler of the machine
-  stop  end an armed or running sampler now and wait for its status.json
+  stop  end armed or running samplers now (--dir, repeated, or every one --under
+        a directory) and wait for their status.json
+  pack  write the named files, as a gzipped tar in base64, to stdout (the
+        controller fetches a machine's files in one exchange)
 
 The command runs in its own process group and dies with the runner
 (PR_SET_PDEATHSIG), so no sampler outlives its experiment.
 """
 
 import argparse
+import base64
 import contextlib
+import io
 import json
 import os
 import select
@@ -22,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 
 STATUS = "status.json"
@@ -84,6 +91,7 @@ class Runner:
         self.dir = args.dir
         self.go = args.go
         self.command = args.command
+        self.environment = dict(os.environ, **getattr(args, "environment", {}))
         self.timestamps = args.timestamps
         self.merge_stderr = args.merge_stderr
         self.lead = args.lead
@@ -138,6 +146,7 @@ class Runner:
                     stderr=subprocess.STDOUT if self.merge_stderr else err,
                     start_new_session=True,
                     preexec_fn=die_with_parent,
+                    env=self.environment,
                 )
             except OSError as e:
                 return self.finish("failed_to_start", error=str(e))
@@ -257,19 +266,17 @@ def daemonize(directory):
     return None
 
 
-def cmd_arm(args):
+def arm(args):
+    """Arm one sampler; returns (ok, message) in the parent, never returns in the daemon."""
     os.makedirs(args.dir, exist_ok=True)
     if not args.command:
-        print("no command to run", file=sys.stderr)
-        return 2
+        return False, "no command to run"
     exe = args.command[0]
-    if shutil.which(exe) is None:
-        print("command not found on this machine: %s" % exe, file=sys.stderr)
-        return 127
+    if shutil.which(exe, path=getattr(args, "environment", {}).get("PATH")) is None:
+        return False, "command not found on this machine: %s" % exe
     old = read_pid(os.path.join(args.dir, RUNNER_PID))
     if old and alive(old) and not os.path.exists(os.path.join(args.dir, STATUS)):
-        print("a sampler is already armed in %s" % args.dir, file=sys.stderr)
-        return 1
+        return False, "a sampler is already armed in %s" % args.dir
     for name in (STATUS, SAMPLER_PID, "output", "stderr"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(args.dir, name))
@@ -281,8 +288,36 @@ def cmd_arm(args):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(args.dir, RUNNER_PID))
         os._exit(0)
-    print(json.dumps({"armed": detached, "dir": args.dir}))
-    return 0 if detached else 1
+    return detached, "" if detached else "the runner did not start"
+
+
+def cmd_arm(args):
+    if args.specs is None:
+        ok, message = arm(args)
+        if not ok:
+            print(message, file=sys.stderr)
+            return 127 if message.startswith("command not found") else 1
+        print(json.dumps({"armed": True, "dir": args.dir}))
+        return 0
+    results = []
+    for spec in json.load(sys.stdin):
+        one = argparse.Namespace(
+            dir=spec["dir"],
+            go=args.go,
+            command=list(spec["command"]),
+            environment={str(k): str(v) for k, v in (spec.get("environment") or {}).items()},
+            timestamps=bool(spec.get("timestamps")),
+            merge_stderr=bool(spec.get("merge_stderr")),
+            lead=float(spec.get("lead") or 0),
+            arm_timeout=float(spec.get("arm_timeout") or args.arm_timeout),
+        )
+        try:
+            ok, message = arm(one)
+        except OSError as e:
+            ok, message = False, str(e)
+        results.append({"dir": one.dir, "armed": ok, "error": message})
+    print(json.dumps({"samplers": results}))
+    return 0
 
 
 def cmd_go(args):
@@ -291,33 +326,84 @@ def cmd_go(args):
     return 0
 
 
+def sampler_dirs(under):
+    """Every sampler directory of a run's directory: those a runner was armed in."""
+    try:
+        names = sorted(os.listdir(under))
+    except FileNotFoundError:
+        return []
+    return [
+        os.path.join(under, n)
+        for n in names
+        if os.path.exists(os.path.join(under, n, RUNNER_PID))
+        or os.path.exists(os.path.join(under, n, STATUS))
+    ]
+
+
+def settle(directory):
+    """The state of a sampler that needs no signal, or None when its runner still runs."""
+    status_path = os.path.join(directory, STATUS)
+    runner = read_pid(os.path.join(directory, RUNNER_PID))
+    if not (os.path.exists(status_path) or runner is None or not alive(runner)):
+        return None
+    state = read_json(status_path)
+    if state is None and runner is None:
+        return "not_armed"
+    if state is None:  # runner died without a status: make sure its command is gone
+        kill_group(read_pid(os.path.join(directory, SAMPLER_PID)))
+        write_json(status_path, {"end_reason": "runner_lost", "ended": time.time()})
+        state = read_json(status_path)
+    return state["end_reason"]
+
+
 def cmd_stop(args):
-    status_path = os.path.join(args.dir, STATUS)
-    runner = read_pid(os.path.join(args.dir, RUNNER_PID))
-    if os.path.exists(status_path) or runner is None or not alive(runner):
-        state = read_json(status_path)
-        if state is None and runner is None:
-            print(json.dumps({"changed": False, "state": "not_armed"}))
-            return 0
-        if state is None:  # runner died without a status: make sure its command is gone
-            kill_group(read_pid(os.path.join(args.dir, SAMPLER_PID)))
-            write_json(status_path, {"end_reason": "runner_lost", "ended": time.time()})
-            state = read_json(status_path)
-        print(json.dumps({"changed": False, "state": state["end_reason"]}))
-        return 0
-    os.kill(runner, signal.SIGTERM)
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        state = read_json(status_path)
+    """Signal every running sampler first, then wait: they end together, not in turn."""
+    dirs = list(args.dir or []) + (sampler_dirs(args.under) if args.under else [])
+    states, waiting = {}, {}
+    for d in dirs:
+        state = settle(d)
         if state is not None:
-            print(json.dumps({"changed": True, "state": state["end_reason"]}))
-            return 0
-        time.sleep(POLL)
-    kill_group(read_pid(os.path.join(args.dir, SAMPLER_PID)))
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(runner, signal.SIGKILL)
-    write_json(status_path, {"end_reason": "killed", "ended": time.time()})
-    print(json.dumps({"changed": True, "state": "killed"}))
+            states[d] = {"changed": False, "state": state}
+            continue
+        runner = read_pid(os.path.join(d, RUNNER_PID))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(runner, signal.SIGTERM)
+        waiting[d] = runner
+    deadline = time.time() + args.timeout
+    while waiting and time.time() < deadline:
+        for d in list(waiting):
+            state = read_json(os.path.join(d, STATUS))
+            if state is not None:
+                states[d] = {"changed": True, "state": state["end_reason"]}
+                del waiting[d]
+        if waiting:
+            time.sleep(POLL)
+    for d, runner in waiting.items():
+        kill_group(read_pid(os.path.join(d, SAMPLER_PID)))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(runner, signal.SIGKILL)
+        write_json(os.path.join(d, STATUS), {"end_reason": "killed", "ended": time.time()})
+        states[d] = {"changed": True, "state": "killed"}
+    if len(dirs) == 1 and not args.under:
+        print(json.dumps(states[dirs[0]]))
+    else:
+        print(
+            json.dumps({"changed": any(s["changed"] for s in states.values()), "samplers": states})
+        )
+    return 0
+
+
+def cmd_pack(args):
+    """Missing files are left out: a sampler that never started has no output."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        for name in args.files:
+            path = os.path.join(args.root, name)
+            if os.path.isfile(path):
+                tar.add(path, arcname=name, recursive=False)
+    out = getattr(sys.stdout, "buffer", sys.stdout)
+    out.write(base64.b64encode(buffer.getvalue()))
+    out.write(b"\n")
     return 0
 
 
@@ -331,7 +417,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="action")
     arm = sub.add_parser("arm")
-    arm.add_argument("--dir", required=True)
+    arm.add_argument("--dir")
+    arm.add_argument("--specs", choices=["-"], help="arm a JSON list of samplers read from stdin")
     arm.add_argument("--go", required=True)
     arm.add_argument("--timestamps", action="store_true")
     arm.add_argument("--merge-stderr", action="store_true", help="stderr into output too")
@@ -343,17 +430,27 @@ def main(argv=None):
     go.add_argument("--start-at", type=float, required=True)
     go.add_argument("--end-at", type=float, required=True)
     stop = sub.add_parser("stop")
-    stop.add_argument("--dir", required=True)
+    stop.add_argument("--dir", action="append")
+    stop.add_argument("--under", help="stop every sampler of this run directory")
     stop.add_argument("--timeout", type=float, default=10.0)
+    pack = sub.add_parser("pack")
+    pack.add_argument("--root", required=True)
+    pack.add_argument("files", nargs="*")
     args = parser.parse_args(argv)
     if args.action == "arm":
+        if args.dir is None and args.specs is None:
+            parser.error("arm needs --dir or --specs")
         if args.command and args.command[0] == "--":
             args.command = args.command[1:]
         return cmd_arm(args)
     if args.action == "go":
         return cmd_go(args)
     if args.action == "stop":
+        if not args.dir and not args.under:
+            parser.error("stop needs --dir or --under")
         return cmd_stop(args)
+    if args.action == "pack":
+        return cmd_pack(args)
     parser.print_help()
     return 2
 

@@ -158,3 +158,70 @@ def test_a_second_arm_of_a_live_sampler_is_refused(tmp_path):
     assert out.returncode == 1
     assert "already armed" in out.stderr
     runner("stop", "--dir", str(tmp_path / "s"))
+
+
+def arm_many(d: Path, specs: list[dict]) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, str(RUNNER), "arm", "--go", str(d / "go.json"), "--specs", "-"],
+        input=json.dumps(specs), capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return json.loads(out.stdout)["samplers"]
+
+
+def test_arm_from_specs_arms_each_and_reports_the_one_that_cannot_be(tmp_path):
+    specs = [
+        {"dir": str(tmp_path / "a"), "command": ["sh", "-c", "echo $SAMPLER_TEST_VALUE"],
+         "environment": {"SAMPLER_TEST_VALUE": "from-the-spec"}},
+        {"dir": str(tmp_path / "b"), "command": ["no-such-command-xyz"]},
+        {"dir": str(tmp_path / "c"), "command": ["sleep", "30"], "timestamps": True},
+    ]  # fmt: skip
+    results = arm_many(tmp_path, specs)
+    assert [(r["armed"], r["error"]) for r in results] == [
+        (True, ""),
+        (False, "command not found on this machine: no-such-command-xyz"),
+        (True, ""),
+    ]
+    start, _ = release(tmp_path, 0.3, 1.0)
+    for name in ("a", "c"):
+        path = tmp_path / name / "status.json"
+        deadline = time.time() + 15
+        while not path.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        status = json.loads(path.read_text())
+        assert abs(status["started"] - start) < 0.2
+    # the environment reached the command, and only it (not the runner's caller)
+    assert (tmp_path / "a" / "output").read_text() == "from-the-spec\n"
+    assert "SAMPLER_TEST_VALUE" not in os.environ
+    assert json.loads((tmp_path / "c" / "status.json").read_text())["end_reason"] == "window_end"
+
+
+def test_stop_under_ends_every_sampler_of_the_run_together(tmp_path):
+    specs = [{"dir": str(tmp_path / n), "command": ["sleep", "60"]} for n in ("a", "b", "c")]
+    assert all(r["armed"] for r in arm_many(tmp_path, specs))
+    release(tmp_path, 0.1, 60)
+    time.sleep(0.5)
+    pids = [int((tmp_path / n / "sampler.pid").read_text()) for n in ("a", "b", "c")]
+    before = time.time()
+    out = json.loads(runner("stop", "--under", str(tmp_path), "--timeout", "10").stdout)
+    assert time.time() - before < 5  # signalled together, not one 3 s grace after another
+    assert out["changed"] is True
+    states = {Path(d).name: s["state"] for d, s in out["samplers"].items()}
+    assert states == dict.fromkeys("abc", "stopped")
+    assert all(gone(p) for p in pids)
+    # again: nothing to do
+    again = json.loads(runner("stop", "--under", str(tmp_path)).stdout)
+    assert again["changed"] is False
+
+
+def test_pack_sends_the_named_files_and_skips_missing_ones(tmp_path):
+    import base64
+    import io
+    import tarfile
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "output").write_bytes(b"\x00binary\xff" * 1000)
+    (tmp_path / "s" / "status.json").write_text("{}")
+    out = runner("pack", "--root", str(tmp_path), "s/output", "s/status.json", "s/stderr")
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(out.stdout)), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["s/output", "s/status.json"]
+        assert tar.extractfile("s/output").read() == b"\x00binary\xff" * 1000
