@@ -13,6 +13,10 @@ also given as multiples of it.
     python bench/orchestration.py --lab [--runs 3] [--duration 10]
         # as root: the one-machine lab (brought up if it is not, and down again),
         # six measurements on three hosts over SSH, 3 s warm-up
+    python bench/orchestration.py [--lab] --sweep 6
+        # also sweeps (`collector run --matrix`) of 2 and of 6 runs: what each
+        # further run costs beyond its window, and the one-time cost, which is
+        # what a sweep of two costs beyond two runs at that price
 """
 
 from __future__ import annotations
@@ -138,13 +142,46 @@ def measure(args: argparse.Namespace, work: Path, inventory: Path | None) -> Non
           "spread: of the samplers' starts against their own schedule)")  # fmt: skip
 
 
+def sweep(config: Path, runs: int, inventory: Path | None, windows: float) -> tuple[float, float]:
+    """A sweep of `runs` runs of the same point: its wall time, and that beyond its windows."""
+    data = yaml.safe_load(config.read_text())
+    data["matrix"] = {"repeat": runs, "measurements/system/interval": [1]}
+    data["databases"] = {"local": str(config.parent / f"sweep-{runs}.db")}
+    data["description"] = f"orchestration benchmark, sweep of {runs}"
+    path = config.parent / f"sweep-{runs}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    where = ["-i", str(inventory)] if inventory else []
+    wall = timed([sys.executable, "-m", "collector", "run", "-c", str(path), *where, "--matrix"])
+    return wall, wall - runs * windows
+
+
+def measure_sweeps(args: argparse.Namespace, work: Path, inventory: Path | None) -> None:
+    config = work / "bench.yaml"
+    data = yaml.safe_load(config.read_text())
+    windows = data["duration"] + data["warmup"]  # cooldown 0: no pause between runs
+    small_wall, small = sweep(config, 2, inventory, windows)
+    big_wall, big = sweep(config, args.sweep, inventory, windows)
+    per_run = (big - small) / (args.sweep - 2)
+    once = small - 2 * per_run
+    print(f"\nsweeps (python -m collector run --matrix), each run {windows:.1f} s of windows:")
+    print(f"{'runs':>5} {'wall s':>8} {'beyond windows s':>17} {'goal s':>8}")
+    for runs, wall, beyond in ((2, small_wall, small), (args.sweep, big_wall, big)):
+        print(f"{runs:5} {wall:8.1f} {beyond:17.1f} {10 * runs + once:8.1f}")
+    print(f"each further run: {per_run:.2f} s beyond its window (goal at most 10 s); "
+          f"one-time cost: {once:.2f} s (the same for any number of runs)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float)
     parser.add_argument("--lab", action="store_true", help="the one-machine lab (as root)")
+    parser.add_argument("--sweep", type=int, default=0, metavar="N",
+                        help="also time sweeps of 2 and of N runs (N > 2)")  # fmt: skip
     args = parser.parse_args()
     args.duration = args.duration or (10.0 if args.lab else 5.0)
+    if args.sweep and args.sweep <= 2:
+        parser.error("--sweep needs more than 2 runs")
     brought_up = False
     if args.lab:
         if os.geteuid() != 0:
@@ -155,6 +192,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             measure(args, Path(tmp), LAB_INVENTORY if args.lab else None)
+            if args.sweep:
+                measure_sweeps(args, Path(tmp), LAB_INVENTORY if args.lab else None)
     finally:
         if brought_up:
             timed([sys.executable, "-m", "collector", "lab", "down"])

@@ -8,6 +8,7 @@ asked for.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,6 +54,7 @@ def make_plan(
     """
     secrets = config.secret_values()
     hosts: dict[str, dict[str, Any]] = {}
+    checked: dict[str, list[Any]] = {}  # what a host's preflight depends on
     measurements = []
     for index, m in enumerate(config.measurements):
         targets: list[str] = []
@@ -92,7 +94,11 @@ def make_plan(
             {"name": s.name, "files": sorted(set(s.parsers) - {"output"})}
             for s in registry.get(m.role).samplers
         ]
+        masked = mask_values(given, secrets)
         for host in targets:
+            checked.setdefault(host, []).append(
+                [m.name, m.role, masked, from_inventory.get(host, {})]
+            )
             entry = hosts.setdefault(host, {"measurements": [], "required_commands": {}})
             entry["measurements"].append(
                 {
@@ -114,6 +120,7 @@ def make_plan(
                 entry["required_commands"].setdefault(command, []).append(m.name)
     for host, entry in hosts.items():
         entry["groups"] = sorted(g for g, members in inventory_groups.items() if host in members)
+        entry["preflight_key"] = _preflight_key(checked[host])
     database = config.local_database
     return {
         "run_id": run_id,
@@ -132,6 +139,14 @@ def make_plan(
         "measurements": measurements,
         "hosts": hosts,
     }
+
+
+def _preflight_key(measurements: list[Any]) -> str:
+    """What a host's preflight checked, as a digest: its measurements, with their
+    options (secrets masked, so no digest of a secret is ever written). A sweep
+    reuses a host's preflight for the next run only while this stays the same."""
+    canonical = json.dumps(measurements, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def write_plan(plan: Mapping[str, Any], config: Config, *, resume: bool) -> Path:

@@ -132,7 +132,6 @@ class Progress:
         self.failures = 0
         self.saved = False
         self.plays: list[str] = []
-        self.unreachable: dict[str, str] = {}  # host -> the play that lost it
 
     def fatal(self, result: Any) -> bool:
         """True when the playbook failed without any task failing."""
@@ -156,10 +155,6 @@ class Progress:
             self.plays.append(data.get("play", ""))
             print(f"== {data.get('play', '')}", file=self.out, flush=True)
         elif kind in ("runner_on_failed", "runner_on_unreachable"):
-            if kind == "runner_on_unreachable" and not (data.get("res") or {}).get("skip_reason"):
-                self.unreachable.setdefault(
-                    str(data.get("host")), self.plays[-1] if self.plays else ""
-                )
             self.failures += 1
             res = data.get("res") or {}
             message = str(res.get("msg") or "failed").strip().splitlines() or ["failed"]

@@ -31,7 +31,6 @@ from collector.running.ansible import (
     scrub_tree,
     without_secret_environment,
 )
-from collector.running.events import append_event, read_events
 from collector.running.interrupt import Interrupt
 
 EXIT_OK = 0
@@ -39,9 +38,6 @@ EXIT_PROBLEMS = 1  # partial or failed experiment
 EXIT_NO_EXPERIMENT = 2
 EXIT_INTERRUPTED = 130
 SAVE_PLAY = "Save the experiment"
-# The plays of playbooks/phases/, by the phase they run.
-PHASES = {"Setup": "setup", "Start": "start", "Open the measurement window": "start",
-          "Stop": "stop", "Collect": "collect"}  # fmt: skip
 
 
 @dataclass
@@ -54,6 +50,8 @@ class RunRequest:
     verbose: bool = False
     # Set by a sweep: its id, the point's values, repetition and key.
     sweep: dict[str, Any] | None = None
+    # Set by a sweep: the hosts its earlier runs' preflight checked (preflight_cache)
+    preflight_cache: Path | None = None
 
 
 @dataclass
@@ -81,6 +79,8 @@ def run_experiment(
     extravars = extravars_for(config, run_id, overrides)
     if request.sweep is not None:
         extravars["sweep"] = request.sweep
+    if request.preflight_cache is not None:
+        extravars["collector_preflight_cache"] = str(request.preflight_cache.resolve())
     progress = Progress(out, verbose=request.verbose)
     with lock.hold([inventory], run_id) as token:
         extravars["collector_lock_token"] = token
@@ -125,22 +125,13 @@ def _drive(
 
 def _save_anyway(run_dir: Path, progress: Progress) -> None:
     """The playbook ended before its save step (every host of a phase was lost): save
-    what there is, with the same code the save step runs."""
+    what there is, with the same code the save step runs. The hosts it lost are
+    recorded already, by the collector_phases callback."""
     from ansible.release import __version__ as ansible_version
 
     from collector.running.ingest import save_run
 
     print(f"== {SAVE_PLAY}", file=progress.out, flush=True)
-    recorded = {e.get("host") for e in read_events(run_dir) if e.get("lost")}
-    for host, play_name in progress.unreachable.items():
-        if host not in recorded:  # the play ended before it could say so itself
-            phase = PHASES.get(play_name, play_name.lower())
-            append_event(run_dir, {
-                "kind": "failure", "lost": True, "host": host, "phase": phase, "measurement": "",
-                "task": "", "message": f"stopped answering over SSH during {phase}; what it "
-                f"measured stays on it, and python -m collector recover {run_dir.name} "
-                "collects it once it answers",
-            })  # fmt: skip
     try:
         saved = save_run(run_dir, ansible_version=ansible_version, progress=progress.notice)
     except CollectorError as e:

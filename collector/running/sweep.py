@@ -36,7 +36,13 @@ from collector.config.yamlfile import load_yaml_file
 from collector.errors import ConfigError
 from collector.running.events import phase_durations, phase_totals, read_events
 from collector.running.interrupt import Interrupt
-from collector.running.run import EXIT_INTERRUPTED, RunRequest, run_experiment
+from collector.running.preflight_cache import (
+    CACHE_FILE,
+    checked_hosts,
+    inventory_fingerprint,
+    write_cache,
+)
+from collector.running.run import EXIT_INTERRUPTED, RunRequest, resolve_inventory, run_experiment
 
 SETTINGS = ("mode", "repeat")
 DONE = ("ok", "partial")
@@ -215,6 +221,11 @@ def _run_points(
     started = time.monotonic()
     failed = []
     run_times: list[float] = []
+    # each run's preflight checks, reused by the next while the inventory is unchanged
+    cache_file = config.local_database.parent / "sweeps" / plan.sweep_id / CACHE_FILE
+    cache_file.unlink(missing_ok=True)  # a sweep run again checks its hosts again
+    checked: dict[str, dict] = {}
+    fingerprint = ""
     for number, point in enumerate(todo, start=1):
         if number > 1 and config.cooldown:
             _pause(config.cooldown, interrupt)
@@ -233,6 +244,10 @@ def _run_points(
         )
         status = None
         for attempt in (1, 2):
+            now = inventory_fingerprint(resolve_inventory(inventory))
+            if now != fingerprint:
+                checked, fingerprint = {}, now
+            write_cache(cache_file, checked)
             begun = time.monotonic()
             outcome = run_experiment(
                 RunRequest(
@@ -247,11 +262,15 @@ def _run_points(
                         "repetition": point.repetition,
                         "key": point.key,
                     },
+                    preflight_cache=cache_file,
                 ),
                 out=out,
                 interrupt=interrupt,
             )
             run_times.append(time.monotonic() - begun)
+            # a run whose preflight failed (or never ran) vouches for no host: check all again
+            found = checked_hosts(run_dir_for(config.local_database, outcome.run_id))
+            checked = {**checked, **found} if found else {}
             status = outcome.status
             spent = phase_line(run_dir_for(config.local_database, outcome.run_id))
             if spent:

@@ -1,7 +1,11 @@
-"""Measure a host's clock offset against the controller (controller side).
+"""Measure a host's clock offset against the controller, and describe the host (controller side).
 
-One ``date`` over the task's own connection first: it is what reports an
-unreachable host or a refused host key, as preflight expects. Then many quick
+One exec over the task's own connection first: it is what reports an
+unreachable host or a refused host key, as preflight expects. With
+``describe``, that exec is playbooks/phases/files/host_info.py on the host's
+Python (on stdin): the host's description and the commands its measurements
+need that are missing come back with its clock reading, so preflight spends
+one exchange per host on both (each exchange is most of half a second). Then many quick
 request/reply rounds over one channel kept open to the host (the ssh command
 Ansible itself would run, reusing its ControlPersist master; a local process
 for ``local``): each round's uncertainty is half its round trip, a fraction
@@ -13,6 +17,7 @@ The NTP-style arithmetic is collector/running/clock.py.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
@@ -27,22 +32,37 @@ from collector.running.clock import RESPONDER, ClockEstimate, Round, estimate, m
 
 EXEC_ROUNDS = 5
 COMMAND = "date +%s.%N 2>/dev/null || python3 -c 'import time; print(time.time())'"
+HOST_INFO = Path(__file__).resolve().parents[2] / "playbooks" / "phases" / "files" / "host_info.py"
+ARGUMENTS = {
+    "describe": {"type": "bool", "default": False},
+    # with describe: the host's Python, and the commands to look for
+    "python": {"type": "str", "default": "python3"},
+    "commands": {"type": "list", "elements": "str", "default": []},
+}
 
 display = Display()
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset()
+    _VALID_ARGS = frozenset(ARGUMENTS)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        self.validate_argument_spec(argument_spec={})
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
         # Not caught: a connection failure here is the task's `unreachable`.
-        first = self._exec_round()
-        if isinstance(first, str):
-            result.update(failed=True, msg=first)
-            return result
+        if args["describe"]:
+            described = self._describe(args["python"], args["commands"])
+            if isinstance(described, str):
+                result.update(failed=True, msg=described)
+                return result
+            first, info = described
+            result.update(missing=info.pop("missing", []), info=info)
+        else:
+            first = self._exec_round()
+            if isinstance(first, str):
+                result.update(failed=True, msg=first)
+                return result
         argv = self._channel(task_vars or {})
         found = measure(argv) if isinstance(argv, list) else argv
         method = "exchange"
@@ -77,6 +97,23 @@ class ActionModule(ActionBase):
         except (ValueError, IndexError):
             return f"unexpected clock reading {out['stdout']!r}"
         return Round(before, remote, remote, after)
+
+    def _describe(self, python: str, commands: list[str]) -> tuple[Round, dict] | str:
+        command = " ".join(shlex.quote(a) for a in (python, "-", *commands))
+        before = time.time()
+        out = self._low_level_execute_command(
+            command, sudoable=False, in_data=HOST_INFO.read_bytes()
+        )
+        after = time.time()
+        if out.get("rc") != 0:
+            detail = (out.get("stderr") or out.get("stdout") or "").strip() or f"rc {out.get('rc')}"
+            return f"cannot describe the host with {python}: {detail}"
+        try:
+            info = json.loads(out["stdout"].strip().splitlines()[-1])
+            remote = float(info.pop("time"))
+        except (ValueError, IndexError, KeyError, TypeError):
+            return f"unexpected host description {out['stdout'][:200]!r}"
+        return Round(before, remote, remote, after), info
 
     def _exec_estimate(self, first: Round) -> ClockEstimate | str:
         rounds = [first]

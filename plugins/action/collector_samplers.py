@@ -15,6 +15,9 @@ every sampler of the machine, driving roles/sampler/files/sampler_runner.py:
            the run's directory on the machine is removed
 
 A connection failure stays the task's `unreachable`, as with any module.
+With `record`, a phase's last exchange also records, once it has succeeded,
+which measurements the phase ran for on the host (a `phase` event): a task of
+its own per host and phase would cost more than the rest of the phase.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import io
 import json
 import os
 import shlex
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -32,6 +36,10 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from collector.running.events import append_event
 
 SPEC: dict[str, Any] = {
     "action": {"type": "str", "required": True,
@@ -46,6 +54,8 @@ SPEC: dict[str, Any] = {
     "timeout": {"type": "float", "default": 10.0},
     "dest": {"type": "str"},
     "keep": {"type": "bool", "default": False},
+    # {run_dir, phase, measurements}: the phase event to append after success
+    "record": {"type": "dict"},
 }  # fmt: skip
 
 RUNNER = "sampler_runner.py"
@@ -64,7 +74,19 @@ class ActionModule(ActionBase):
         self._python = args["python"]
         handler = getattr(self, "_" + args["action"])
         result.update(handler(args))
+        if args["record"] and not result.get("failed"):
+            self._record_phase(args["record"], (task_vars or {}).get("inventory_hostname", ""))
         return result
+
+    @staticmethod
+    def _record_phase(record: dict[str, Any], host: str) -> None:
+        missing = {"run_dir", "phase", "measurements"} - set(record)
+        if missing:
+            raise AnsibleActionFail(f"record needs {', '.join(sorted(missing))}")
+        append_event(Path(record["run_dir"]), {
+            "kind": "phase", "host": host, "phase": record["phase"],
+            "measurements": list(record["measurements"]),
+        })  # fmt: skip
 
     # -- helpers ---------------------------------------------------------
 
@@ -126,7 +148,7 @@ class ActionModule(ActionBase):
         samplers = args["samplers"]
         began = time.time()
         if not samplers:
-            return {"changed": False, "samplers": [], "failed_measurements": {}, "began": began}
+            return {"changed": False, "samplers": [], "failed_measurements": {}, "took": 0.0}
         specs = [
             {
                 "dir": f"{self._dir}/{s['name']}",
@@ -152,7 +174,9 @@ class ActionModule(ActionBase):
             armed.append({"name": sampler["name"], "measurement": owner, **state})
             if not state.get("armed"):
                 failed.setdefault(owner, f"sampler {sampler['name']}: {state.get('error')}")
-        return {"changed": True, "samplers": armed, "failed_measurements": failed, "began": began}
+        # the go file's exchange takes about as long: the start's lead is sized on it
+        took = time.time() - began
+        return {"changed": True, "samplers": armed, "failed_measurements": failed, "took": took}
 
     def _release(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("start_at") is None or args.get("end_at") is None:

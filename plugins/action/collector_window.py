@@ -18,12 +18,12 @@ ARGUMENTS = {
     "action": {"type": "str", "required": True, "choices": ["schedule", "wait"]},
     "duration": {"type": "float"},
     # seconds from now to the window's start: time to write the go files, and the warm-up
-    "lead": {"type": "float", "default": 1.0},
+    "lead": {"type": "float", "default": 0.5},
     # seconds before the window the samplers start on their own (the warm-up)
     "warmup": {"type": "float", "default": 0.0},
-    # when the hosts' arming exchange began: the go files take about as long,
-    # so a slow controller or link gets a longer lead instead of a late start
-    "arming_began": {"type": "list", "elements": "float", "default": []},
+    # seconds each host's arming exchange took: its go file takes about as long,
+    # so a slow host or link gets a longer lead instead of a late start
+    "arming_took": {"type": "list", "elements": "float", "default": []},
     "end_at": {"type": "float"},
 }
 
@@ -43,8 +43,8 @@ class ActionModule(ActionBase):
         )
         if args["action"] == "schedule":
             now = time.time()
-            arming = now - min(args["arming_began"], default=now)
-            lead = max(args["lead"], min(1.5 * arming, MAX_LEAD)) + args["warmup"]
+            arming = max(args["arming_took"], default=0.0)
+            lead = max(args["lead"], min(2 * arming, MAX_LEAD)) + args["warmup"]
             start_at = now + lead
             end_at = start_at + args["duration"]
             append_event(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -71,3 +72,32 @@ def test_a_three_point_sweep_interrupted_and_resumed(tmp_path):
     assert durations[(1, 4)] == pytest.approx(4, abs=0.01)
     done = collector("run", "-c", str(config), "--matrix")
     assert "3 done already" in done.stdout and "== run" not in done.stdout
+
+
+def test_a_sweep_checks_each_host_once_per_measurement_setting(tmp_path):
+    """The second run of a point reuses the first one's preflight; a changed option checks again."""
+    config = write_config(
+        tmp_path, ["test"], duration=1, matrix={"repeat": 2, "measurements/test/interval": [1, 2]}
+    )
+    done = collector("run", "-c", str(config), "--matrix")
+    assert done.returncode == 0, done.stdout[-3000:]
+    runs = sorted(
+        (e["started_at"], e["uuid"], p["measurements/test/interval"])
+        for e, p in sweep_experiments(config)
+    )
+    assert [interval for _, _, interval in runs] == [1, 1, 2, 2]
+    checked_by = {}
+    for _, uuid, _ in runs:
+        lines = (tmp_path / "db" / "runs" / uuid / "events.jsonl").read_text().splitlines()
+        events = [json.loads(line) for line in lines]
+        (host,) = [e for e in events if e["kind"] == "host"]
+        assert host["info"]["cpus"] > 0  # described, here or by the run it names
+        assert host["clock_method"] == "exchange"  # the clock is measured every run
+        checked_by[uuid] = host["checked_by"]
+    first, second, third, fourth = [uuid for _, uuid, _ in runs]
+    assert checked_by[first] == first
+    assert checked_by[second] == first
+    assert checked_by[third] == third  # interval 2: the host's options changed
+    assert checked_by[fourth] == third
+    hosts = store.read_table(database(config), "hosts", fourth)
+    assert hosts[1], "the reused description is in the experiment's hosts table"

@@ -4,7 +4,8 @@
 Standard library only, Python 3.6+; every probe is optional, so a missing tool
 leaves a field out instead of failing the run. The arguments are commands the
 measurements need: those not found are listed under "missing" (preflight fails
-on them), in the same exchange.
+on them), in the same exchange, which also gives the clock offset's first
+reading ("time").
 """
 
 import json
@@ -125,6 +126,8 @@ def main():
                 "utc_offset": time.localtime().tm_gmtoff,
                 "packages": packages(),
                 "missing": [c for c in sys.argv[1:] if shutil.which(c) is None],
+                # last: the controller reads the clock offset's first round from it
+                "time": time.time(),
             }
         )
     )

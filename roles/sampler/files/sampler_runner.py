@@ -10,8 +10,8 @@ Copied to each machine by the sampler role; standard library only, Python 3.6+.
   go    write the go file that releases every armed sampler of the machine
   stop  end armed or running samplers now (--dir, repeated, or every one --under
         a directory) and wait for their status.json
-  pack  write the named files, as a gzipped tar in base64, to stdout (the
-        controller fetches a machine's files in one exchange)
+  pack  write the named files (or those a pattern names), as a gzipped tar in
+        base64, to stdout (the controller fetches a machine's files in one exchange)
 
 The command runs in its own process group and dies with the runner
 (PR_SET_PDEATHSIG), so no sampler outlives its experiment.
@@ -20,6 +20,7 @@ The command runs in its own process group and dies with the runner
 import argparse
 import base64
 import contextlib
+import glob
 import io
 import json
 import os
@@ -393,11 +394,24 @@ def cmd_stop(args):
     return 0
 
 
+def packed_names(root, names):
+    """Patterns (``dot/*.dot``) are expanded here, so a role need not list a
+    directory in a task of its own; nothing outside root is ever named."""
+    found = []
+    for name in names:
+        if any(c in name for c in "*?["):
+            matches = sorted(glob.glob(os.path.join(glob.escape(root), name)))
+            found += [os.path.relpath(m, root) for m in matches]
+        else:
+            found.append(name)
+    return [n for n in dict.fromkeys(found) if not n.startswith("..") and not os.path.isabs(n)]
+
+
 def cmd_pack(args):
     """Missing files are left out: a sampler that never started has no output."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        for name in args.files:
+        for name in packed_names(args.root, args.files):
             path = os.path.join(args.root, name)
             if os.path.isfile(path):
                 tar.add(path, arcname=name, recursive=False)

@@ -65,6 +65,38 @@ def test_secret_options_are_masked_unless_asked_for(tmp_path):
     write_plan(masked, c, resume=True)
 
 
+def test_a_hosts_preflight_key_follows_its_measurements_and_options_only(tmp_path):
+    def keys(text, secure=None, where=tmp_path):
+        where.mkdir(exist_ok=True)
+        c = config(where, text, secure)
+        masked = make_plan(c, GROUPS, RUN_ID)
+        full = make_plan(c, GROUPS, RUN_ID, with_secrets=True)
+        assert masked["hosts"]["g1"]["preflight_key"] == full["hosts"]["g1"]["preflight_key"]
+        return {h: e["preflight_key"] for h, e in full["hosts"].items()}
+
+    base = keys("measurements:\n  - test: {machine: guest}\n  - system\n")
+    assert base == keys(
+        "measurements:\n  - test: {machine: guest}\n  - system\n", where=tmp_path / "b"
+    )
+    other = keys(
+        "measurements:\n  - test: {machine: guest, interval: 2}\n  - system\n", where=tmp_path / "c"
+    )
+    assert other["g1"] != base["g1"]  # the guest's options changed
+    assert other["h1"] == base["h1"]  # the host's did not
+    # a secret is masked before it is digested: changing it changes nothing written
+    one = keys(
+        "measurements:\n  - system\n",
+        "measurements:\n  - system: {python: /opt/a}\n",
+        tmp_path / "d",
+    )
+    two = keys(
+        "measurements:\n  - system\n",
+        "measurements:\n  - system: {python: /opt/b}\n",
+        tmp_path / "e",
+    )
+    assert one == two
+
+
 def test_read_plan_of_a_directory_that_is_no_run(tmp_path):
     with pytest.raises(StoreError, match="is not a run directory"):
         read_plan(tmp_path)

@@ -225,3 +225,20 @@ def test_pack_sends_the_named_files_and_skips_missing_ones(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(out.stdout)), mode="r:gz") as tar:
         assert sorted(tar.getnames()) == ["s/output", "s/status.json"]
         assert tar.extractfile("s/output").read() == b"\x00binary\xff" * 1000
+
+
+def test_pack_expands_patterns_inside_the_root_only(tmp_path):
+    import base64
+    import io
+    import tarfile
+
+    root = tmp_path / "run"
+    (root / "v" / "dot").mkdir(parents=True)
+    for name in ("a.dot", "b.dot", "notes.txt"):
+        (root / "v" / "dot" / name).write_text(name)
+    (tmp_path / "secret.dot").write_text("outside the root")
+    out = runner(
+        "pack", "--root", str(root), "v/dot/*.dot", "../*.dot", "v/none/*.dot", "v/dot/a.dot"
+    )
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(out.stdout)), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["v/dot/a.dot", "v/dot/b.dot"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -250,14 +251,20 @@ def test_no_channel_with_a_password_or_another_connection(tmp_path):
     assert _plugin(paramiko)._channel({}) == "the paramiko connection cannot keep a channel open"
 
 
-@pytest.mark.integration
-def test_the_plugin_over_a_local_connection_measures_zero():
+def clock_module(arguments: dict | None = None) -> subprocess.CompletedProcess:
     """The real ``ansible``, finding the plugin through ansible.cfg as the playbooks do."""
-    done = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-i", "inventory/local.yml", "-m", "collector_clock"],
+    extra = ["-a", json.dumps(arguments)] if arguments else []
+    return subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-i", "inventory/local.yml", "-m", "collector_clock",
+         *extra],
         cwd=ROOT, env=env(venv_on_path=True), capture_output=True, text=True, timeout=120,
         check=False,
     )  # fmt: skip
+
+
+@pytest.mark.integration
+def test_the_plugin_over_a_local_connection_measures_zero():
+    done = clock_module()
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.split("=>", 1)[1])
     assert result["method"] == "exchange"
@@ -266,3 +273,19 @@ def test_the_plugin_over_a_local_connection_measures_zero():
     assert result["uncertainty"] <= 2 * MS
     assert result["rtt_min"] <= 2 * result["uncertainty"]
     assert result["corrected"] is False
+
+
+@pytest.mark.integration
+def test_describing_the_host_rides_on_the_first_exchange():
+    """One exec gives the description, the missing commands and the first clock reading."""
+    done = clock_module({"describe": True, "commands": ["sh", "no-such-tool-xyz"]})
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.split("=>", 1)[1])
+    assert result["missing"] == ["no-such-tool-xyz"]
+    assert result["info"]["cpus"] == os.cpu_count()
+    assert "time" not in result["info"]
+    assert abs(result["offset"]) <= 2 * MS
+
+    broken = clock_module({"describe": True, "python": "/nonexistent/python3"})
+    assert broken.returncode != 0
+    assert "cannot describe the host with /nonexistent/python3" in broken.stdout
