@@ -35,8 +35,9 @@ COMMAND = "date +%s.%N 2>/dev/null || python3 -c 'import time; print(time.time()
 HOST_INFO = Path(__file__).resolve().parents[2] / "playbooks" / "phases" / "files" / "host_info.py"
 ARGUMENTS = {
     "describe": {"type": "bool", "default": False},
-    # with describe: the host's Python, and the commands to look for
+    # the host's Python (for the responder, and the description)
     "python": {"type": "str", "default": "python3"},
+    # with describe: the commands to look for
     "commands": {"type": "list", "elements": "str", "default": []},
 }
 
@@ -63,7 +64,7 @@ class ActionModule(ActionBase):
             if isinstance(first, str):
                 result.update(failed=True, msg=first)
                 return result
-        argv = self._channel(task_vars or {})
+        argv = self._channel(args["python"])
         found = measure(argv) if isinstance(argv, list) else argv
         method = "exchange"
         if isinstance(found, str):
@@ -124,7 +125,7 @@ class ActionModule(ActionBase):
             rounds.append(got)
         return estimate(rounds)
 
-    def _channel(self, task_vars: dict) -> list[str | bytes] | str:
+    def _channel(self, python: str) -> list[str | bytes] | str:
         """The command that runs the responder on the host; else why there is none."""
         conn = self._connection
         if conn.transport == "local":
@@ -136,9 +137,6 @@ class ActionModule(ActionBase):
             return "the connection logs in with a password"
         if self._option("pkcs11_provider"):
             return "the connection uses a PKCS#11 provider"
-        python = task_vars.get("collector_python")
-        if not isinstance(python, str) or not python or "{{" in python:
-            python = "python3"
         remote = f"{shlex.quote(python)} -u -c {shlex.quote(RESPONDER)}"
         try:
             # The very command the ssh plugin runs for this host (user, port, key,

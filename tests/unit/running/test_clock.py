@@ -231,7 +231,7 @@ def test_the_ssh_channel_is_the_command_ansible_runs_for_the_host(tmp_path):
         ansible_ssh_private_key_file="/keys/id_ed25519",
         ansible_ssh_common_args="-o UserKnownHostsFile=/lab/known_hosts",
     )  # fmt: skip
-    argv = [a.decode() for a in _plugin(ssh)._channel({"collector_python": "/usr/bin/python3"})]
+    argv = [a.decode() for a in _plugin(ssh)._channel("/usr/bin/python3")]
     assert argv[0] == "ssh"
     for option in ("Port=2222", 'User="bench"', 'IdentityFile="/keys/id_ed25519"',
                    "UserKnownHostsFile=/lab/known_hosts", "BatchMode=yes"):  # fmt: skip
@@ -243,12 +243,13 @@ def test_the_ssh_channel_is_the_command_ansible_runs_for_the_host(tmp_path):
 
 def test_no_channel_with_a_password_or_another_connection(tmp_path):
     ssh = _ssh(tmp_path, ansible_password="s3cret")
-    assert _plugin(ssh)._channel({}) == "the connection logs in with a password"
+    assert _plugin(ssh)._channel("python3") == "the connection logs in with a password"
 
     from ansible.plugins.loader import connection_loader
 
     paramiko = connection_loader.get("paramiko_ssh", ssh._play_context, sys.stdin)
-    assert _plugin(paramiko)._channel({}) == "the paramiko connection cannot keep a channel open"
+    refused = _plugin(paramiko)._channel("python3")
+    assert refused == "the paramiko connection cannot keep a channel open"
 
 
 def clock_module(arguments: dict | None = None) -> subprocess.CompletedProcess:
