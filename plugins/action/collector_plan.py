@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -19,6 +20,8 @@ from collector.config.load import load_config
 from collector.config.plan import make_plan, write_plan
 from collector.errors import CollectorError
 from collector.running.lock import claim_for_playbook
+
+display = Display()
 
 ARGUMENTS = {
     "config": {"type": "path"},
@@ -77,6 +80,10 @@ class ActionModule(ActionBase):
             f"{len(plan['hosts'])} host(s), {plan['duration']} s window"
         ]
         lines += plan["notes"]
+        if not args["with_secrets"]:
+            # said here rather than by a task of its own (`collector run` says it itself)
+            for line in lines:
+                display.display(line)
         result.update(changed=False, plan=plan, msg="\n".join(lines))
         return result
 

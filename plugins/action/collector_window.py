@@ -18,7 +18,7 @@ ARGUMENTS = {
     "action": {"type": "str", "required": True, "choices": ["schedule", "wait"]},
     "duration": {"type": "float"},
     # seconds from now to the window's start: time to write the go files, and the warm-up
-    "lead": {"type": "float", "default": 0.5},
+    "lead": {"type": "float", "default": 0.3},
     # seconds before the window the samplers start on their own (the warm-up)
     "warmup": {"type": "float", "default": 0.0},
     # seconds each host's arming exchange took: its go file takes about as long,
