@@ -22,6 +22,20 @@ class Rows:
         return [dict(zip(self.fields, row, strict=True)) for row in self.rows]
 
 
+def log_lines(text: str) -> list[str]:
+    """A log's lines whatever its line endings (LF, CRLF or CR).
+
+    A last line without its newline is kept: a pasted excerpt, or a log cut
+    short by a crash, ends that way, and its last line is as good as the others.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def split_timestamp(line: str) -> tuple[float | None, str]:
     """Split the ``<epoch seconds> `` prefix the sampler runner adds to a line."""
     head, sep, rest = line.partition(" ")

@@ -8,8 +8,10 @@ and the reports which figures a table has and in which unit.
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import pkgutil
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from collector.config.roles import discover_roles, resolve_measurement
 from collector.errors import CollectorError
 from collector.measurements.base import Figure, Measurement, Parser, Summary
 from collector.measurements.parsing import Rows
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @cache
@@ -70,7 +74,8 @@ def parse_file(measurement: str, path: Path) -> dict[str, Rows]:
     """Every table the measurement's parsers find in one raw file.
 
     Each parser skips lines that are not its own, so a file is offered to all
-    of the role's parsers and the tables that come out non-empty are kept.
+    of the role's parsers and the tables that come out non-empty are kept. A
+    gzip-compressed file is read as what it holds.
     """
     role = resolve_measurement(measurement, discover_roles())
     parsers = parsers_for(role) if role else {}
@@ -80,9 +85,15 @@ def parse_file(measurement: str, path: Path) -> dict[str, Rows]:
             f"no parser for measurement {measurement!r}; parsers exist for {known}"
         )
     try:
-        text = path.read_text(errors="replace")
+        data = path.read_bytes()
     except OSError as e:
         raise CollectorError(f"cannot read {path}: {e.strerror or e}") from None
+    if data[:2] == GZIP_MAGIC:  # logs are often kept compressed (logrotate, journal exports)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise CollectorError(f"cannot decompress {path}: {e}") from None
+    text = data.decode("utf-8", errors="replace")
     tables: dict[str, Rows] = {}
     for parse in dict.fromkeys(parsers.values()):
         for name, rows in parse(text).items():

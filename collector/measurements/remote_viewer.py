@@ -47,7 +47,13 @@ from itertools import pairwise
 from statistics import fmean
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, TimeOfDay, recorder_head, split_timestamp
+from collector.measurements.parsing import (
+    Rows,
+    TimeOfDay,
+    log_lines,
+    recorder_head,
+    split_timestamp,
+)
 from collector.measurements.summarizing import by, known, mean, p95, rate, rounded, timeline
 
 FRAME_FIELDS = ("time", "time_of_day", "channel", "margin_ms")
@@ -114,9 +120,7 @@ def parse(text: str) -> dict[str, Rows]:
     last_summary: dict[str, int] = {}  # channel → its latest summary row
     time_of_day = TimeOfDay()
 
-    lines = text.split("\n")
-    lines.pop()  # "" after the last newline, or a last line the window's end cut
-    for raw in lines:
+    for raw in log_lines(text):
         if "video margin: " in raw or "video latency: " in raw:
             t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
             found = _MARGIN.search(line)

@@ -56,7 +56,13 @@ from re import Match
 from statistics import fmean
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, TimeOfDay, recorder_head, split_timestamp
+from collector.measurements.parsing import (
+    Rows,
+    TimeOfDay,
+    log_lines,
+    recorder_head,
+    split_timestamp,
+)
 from collector.measurements.summarizing import by, known, mean
 
 STREAM_FIELDS = ("time", "time_of_day", "event", "stream_id", "width", "height", "input_fps")
@@ -156,9 +162,7 @@ def parse(text: str) -> dict[str, Rows]:
     packets = Rows(PACKET_FIELDS)
     time_of_day = TimeOfDay()
 
-    lines = text.split("\n")
-    lines.pop()  # "" after the last newline, or a last line the window's end cut
-    for raw in lines:
+    for raw in log_lines(text):
         if "Stream data packet size" in raw:
             _packet(raw, packets)
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collector.measurements.gpu import parse_intel_gpu_top, parse_nvidia_smi
-from collector.measurements.parsing import split_timestamp
+from collector.measurements.parsing import log_lines, split_timestamp
 from collector.measurements.process import parse as parse_pidstat
 from collector.measurements.streaming_agent import parse as parse_agent_log
 
@@ -35,3 +35,10 @@ def test_repeated_input_gives_repeated_rows(fixture_text, parser, fixture):
     small_rows = sum(len(t.rows) for t in parser(small).values())
     big_rows = sum(len(t.rows) for t in parser(big).values())
     assert big_rows >= 10 * small_rows - 10
+
+
+def test_log_lines_whatever_the_line_endings():
+    assert log_lines("a\nb\n") == log_lines("a\r\nb\r\n") == log_lines("a\rb\r") == ["a", "b"]
+    assert log_lines("a\nb") == ["a", "b"]  # no final newline: the last line is kept
+    assert log_lines("a\n\nb\n") == ["a", "", "b"]
+    assert log_lines("") == [] and log_lines("\n") == [""]

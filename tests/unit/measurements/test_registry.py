@@ -98,3 +98,28 @@ def test_parse_file_takes_old_names_and_says_which_measurements_parse(tmp_path: 
         registry.parse_file("network_conditions", log)
     with pytest.raises(CollectorError, match="cannot read"):
         registry.parse_file("test", tmp_path / "missing")
+
+
+def test_parse_file_reads_gzip_and_any_line_ending(tmp_path: Path):
+    import gzip
+
+    from tests.unit.measurements.spice_logs import read
+
+    text = read("mjpeg-ball-640/client.log")
+    expected = registry.parse_file("remote_viewer", _write(tmp_path / "plain.log", text))
+    assert len(expected["client_frames"].rows) == 301
+    for name, data in {
+        "client.log.gz": gzip.compress(text.encode()),
+        "crlf.log": text.replace("\n", "\r\n").encode(),
+        "no-final-newline.log": text.rstrip("\n").encode(),
+    }.items():
+        (tmp_path / name).write_bytes(data)
+        assert registry.parse_file("RemoteViewer", tmp_path / name) == expected, name
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(text.encode())[:200])
+    with pytest.raises(CollectorError, match=r"cannot decompress .*cut\.gz"):
+        registry.parse_file("remote_viewer", tmp_path / "cut.gz")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -141,10 +141,13 @@ def test_client_skips_garbage_and_cut_lines():
         + "(remote-viewer:17815): GSpice-WARNING **: 07:04:29.150: ../src/channel-display.c:1693 "
         "display-2:0: video margin: -3\n"
         + margin.replace("video margin", "video latency") + "\n"  # spice-gtk before 0.36
-        + margin[:-1]  # cut by the window's end: "40", no newline
+        + margin.replace("409", "") + "\n"  # cut before its number
+        + margin  # a last line without its newline (a pasted excerpt) is read
     )  # fmt: skip
     rows = remote_viewer.parse(text)["client_frames"].rows
-    assert [r[3] for r in rows] == [409, -3, 409]
+    assert [r[3] for r in rows] == [409, -3, 409, 409]
+    assert remote_viewer.parse(text.replace("\n", "\r\n")) == remote_viewer.parse(text)
+    assert remote_viewer.parse(text.replace("\n", "\r")) == remote_viewer.parse(text)
     assert all(not t.rows for t in remote_viewer.parse("\x00\n\r\n").values())
 
 

@@ -200,11 +200,12 @@ def test_server_skips_noise_garbage_and_cut_lines():
         "\n"
         + report[:-30] + "\n"  # a line cut short, then a newline
         + report.replace("#frames 5", "#frames 5 extra") + "\n"
-        + report  # cut by the window's end: no newline
+        + report  # a last line without its newline (a pasted excerpt) is read
     )  # fmt: skip
     rows = spice_server.parse(text)["spice_client_reports"].rows
-    assert len(rows) == 1
-    assert rows[0][3] == 5
+    assert len(rows) == 2
+    assert rows[0][3] == rows[1][3] == 5
+    assert spice_server.parse(text.replace("\n", "\r\n")) == spice_server.parse(text)
     assert spice_server.parse("") == spice_server.parse("\n") == spice_server.parse("garbage")
     assert all(not t.rows for t in spice_server.parse("\r\n\x00").values())
 
@@ -238,7 +239,9 @@ def test_server_recorder_other_layouts():
         f"1795851939.500000 [8 0.260000] stream_device_data {message}\n"
         # cut lines
         f"[9 0.27] stream_device_data {message[:-3]}x\n"
-        f"[10 0.28] stream_device_data {message[:-4]}"
+        f"[10 0.28] stream_device_data {message[:-10]}\n"
+        # the last line, without its newline
+        f"[11 0.29] stream_device_data {message}"
     )
     rows = spice_server.parse(text)["spice_packets"].rows
     assert rows == [
@@ -246,6 +249,7 @@ def test_server_recorder_other_layouts():
         (None, 0.25, 7, "stream_channel_data", 212621, 313704699),
         (None, None, None, "stream_device_data", 212621, 313704699),
         (1795851939.5, 0.26, 8, "stream_device_data", 212621, 313704699),
+        (None, 0.29, 11, "stream_device_data", 212621, 313704699),
     ]
 
 
