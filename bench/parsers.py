@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collector.measurements import (  # noqa: E402
+    glass,
     gpu,
     network,
     registry,
@@ -40,6 +41,7 @@ from collector.measurements import (  # noqa: E402
     spice_server,
     streaming_agent,
     system,
+    workload,
 )
 from collector.measurements import process as pidstat  # noqa: E402
 from collector.measurements import test as vmstat  # noqa: E402
@@ -134,6 +136,12 @@ def cases() -> list[Case]:
              intel_text),
         Case("streaming_agent", "streaming_agent/frames.log", streaming_agent.parse,
              joined("streaming_agent/frames.log")),
+        Case("glass grabs", "glass/grabs*.txt", glass.parse_grabs,
+             joined("glass/grabs.txt", "glass/grabs-capped.txt")),
+        Case("glass quality", "glass/quality.txt", glass.parse_quality,
+             joined("glass/quality.txt")),
+        Case("workload", "glass/workload*.txt", workload.parse,
+             joined("glass/workload.txt", "glass/workload-capped.txt")),
     ]  # fmt: skip
     registered = {parse for m in registry.measurements().values() for parse in m.parsers().values()}
     covered = {case.parse for case in known}
