@@ -277,11 +277,12 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.results.summaries import summarize
+    from collector.results.summaries import file_warnings, summarize
 
     reader = store.open_reader(_database(args))
     experiment = reader.experiment(args.uuid)
     experiment["figures"] = summarize(reader, experiment["uuid"], experiment["tables"])
+    experiment["warnings"] = file_warnings(reader, experiment["uuid"], experiment["tables"])
     if args.json:
         json.dump(experiment, out, indent=1, default=str)
         out.write("\n")
@@ -292,6 +293,8 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     print(f"status       {e['status']}{' (uploaded)' if e.get('imported') else ''}", file=out)
     for problem in filter(None, (e.get("status_detail") or "").split("; ")):
         print(f"  problem    {problem}", file=out)
+    for warning in e["warnings"]:
+        print(f"  warning    {warning}", file=out)
     print(f"started      {_when(e.get('started_at'))} UTC", file=out)
     if e.get("duration") is not None:
         print(f"duration     {e['duration']:.1f} s", file=out)
@@ -371,11 +374,16 @@ def _cmd_upload(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from collector.measurements.registry import parse_file
 
-    tables = parse_file(args.measurement, args.file)
+    tables, warnings = parse_file(args.measurement, args.file)
+    lines = tables.lines
     if args.json:
-        json.dump({"tables": {name: rows.as_dicts() for name, rows in tables.items()}}, out)
+        tables_json = {name: rows.as_dicts() for name, rows in tables.items()}
+        json.dump({"tables": tables_json, "lines": lines.as_dict(), "warnings": warnings}, out)
         out.write("\n")
         return 0
+    print(f"lines: {lines.describe()}", file=out)
+    for warning in warnings:
+        print(f"warning: {warning}", file=out)
     for name, rows in tables.items():
         print(f"{name}: {len(rows.rows)} rows", file=out)
         for row in rows.as_dicts()[:3]:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import LineCounts, Parsed
 
-Parser = Callable[[str], dict[str, Rows]]
+Parser = Callable[[str], Parsed]
 Record = dict[str, Any]
 # {subject: {figure: value}}, or {figure: value} for a figure of the whole section
 Section = dict[str, Any]
@@ -28,10 +28,31 @@ class Sampler:
 
     Its files land in ``raw/<host>/<name>/``; ``parsers`` maps a file name
     there (``output``, ``frames.log``) to the parser that reads it.
+    ``no_lines`` is what to tell the user when none of those files had a
+    line of the parser's format: the likely cause, as a question.
     """
 
     name: str
     parsers: Mapping[str, Parser] = field(default_factory=dict)
+    no_lines: str = ""
+
+    def warnings(self, counts: Mapping[str, LineCounts]) -> dict[str, list[str]]:
+        """What the user should hear of how the parsers read the files: file -> warnings.
+
+        ``counts`` has the files that were there and parsed, by their name.
+        """
+        out: dict[str, list[str]] = {}
+        for file, lines in counts.items():
+            if lines.unparsed:
+                example = f": {lines.examples[0]!r}" if lines.examples else ""
+                out.setdefault(file, []).append(
+                    f"{lines.unparsed} line(s) looked like the format but did not parse "
+                    f"(a version or a patch the parser does not know?), the first{example}"
+                )
+        if self.no_lines and counts and not any(c.recognised for c in counts.values()):
+            first = next(f for f in self.parsers if f in counts)
+            out.setdefault(first, []).append(self.no_lines)
+        return out
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from statistics import fmean, median, pstdev
 from typing import Any
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines
 from collector.measurements.summarizing import by, rounded
 
 GRAB_FIELDS = ("time", "frame")
@@ -57,41 +57,52 @@ FREEZE_MS = 100.0
 NOT_YET_S = 1.0
 
 
-def parse_grabs(text: str) -> dict[str, Rows]:
+def parse_grabs(text: str) -> Parsed:
     """``TIME FRAME`` per grab (-1 unreadable, -2 not found); ``# frame C WxH at X,Y``."""
     grabs = Rows(GRAB_FIELDS)
     found = Rows(FOUND_FIELDS)
     last_time = None
-    for line in text.splitlines():
+    lines = log_lines(text)
+    counts = LineCounts(lines=len(lines))
+    for line in lines:
         parts = line.split()
         if len(parts) == 2 and not line.startswith("#"):
             try:
-                last_time = float(parts[0])
-                grabs.rows.append((last_time, int(parts[1])))
+                time, frame = float(parts[0]), int(parts[1])
             except ValueError:
+                counts.failed(line)
                 continue
-        elif len(parts) == 6 and parts[:2] == ["#", "frame"] and parts[4] == "at":
+            last_time = time
+            grabs.rows.append((time, frame))
+        elif parts[:2] == ["#", "frame"]:
             try:
+                if len(parts) != 6 or parts[4] != "at":
+                    raise ValueError
                 width, height = (int(v) for v in parts[3].split("x"))
                 x, y = (int(v) for v in parts[5].split(","))
             except ValueError:
+                counts.failed(line)
                 continue
             found.rows.append((last_time, parts[2], width, height, x, y))
-    return {"glass_grabs": grabs, "glass_found": found}
+    counts.recognised = len(grabs.rows) + len(found.rows)
+    return Parsed({"glass_grabs": grabs, "glass_found": found}, counts)
 
 
-def parse_quality(text: str) -> dict[str, Rows]:
+def parse_quality(text: str) -> Parsed:
     """``FRAME TIME PSNR_DB SSIM`` per sampled frame (the client measured them after the window)."""
     quality = Rows(QUALITY_FIELDS)
-    for line in text.splitlines():
+    lines = log_lines(text)
+    counts = LineCounts(lines=len(lines))
+    for line in lines:
         parts = line.split()
         if len(parts) != 4:
             continue
         try:
             quality.rows.append((float(parts[1]), int(parts[0]), float(parts[2]), float(parts[3])))
         except ValueError:
-            continue
-    return {"glass_quality": quality}
+            counts.failed(line)
+    counts.recognised = len(quality.rows)
+    return Parsed({"glass_quality": quality}, counts)
 
 
 def derive(experiment: Any) -> None:

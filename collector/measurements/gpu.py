@@ -75,7 +75,7 @@ from statistics import fmean
 from typing import Any
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, split_timestamp
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines, split_timestamp
 from collector.measurements.summarizing import by, known, largest
 
 SAMPLE_FIELDS = ("time", "gpu", "metric", "value")
@@ -126,12 +126,18 @@ def _member_or_gt_mean(sample: dict[str, Any], group: str, key: str) -> float | 
     return sum(found) / len(found) if found else None
 
 
-def _samples(text: str) -> list[tuple[float | None, dict[str, Any]]]:
-    """Every complete top-level object, with the runner's prefix of its first line."""
+def _samples(text: str, counts: LineCounts) -> list[tuple[float | None, dict[str, Any]]]:
+    """Every complete top-level object, with the runner's prefix of its first line.
+
+    The lines of an object that does not decode are counted as unparsed,
+    but for the last one: the end of the window cuts it.
+    """
     lines: list[str] = []
     starts: list[tuple[int, float | None]] = []  # (offset of a line opening "{", prefix)
     offset = 0
-    for raw in text.splitlines():
+    raws = log_lines(text)
+    counts.lines = len(raws)
+    for raw in raws:
         t: float | None = None
         line = raw
         if raw[:1].isdigit():  # JSON lines start with "[", "{", "}", ",", "]" or a tab
@@ -148,17 +154,21 @@ def _samples(text: str) -> list[tuple[float | None, dict[str, Any]]]:
     if not starts:
         return samples
     stops = [start for start, _ in starts[1:]] + [len(body)]
-    for (start, t), stop in zip(starts, stops, strict=True):
+    for index, ((start, t), stop) in enumerate(zip(starts, stops, strict=True)):
         # Decode each stretch between two object-opening lines apart, so an error costs
         # only that stretch (a cut object, noise); a stretch may hold more than one
         # object when they share lines.
         segment = body[start:stop]
         at = 0
+        segment_lines = segment.count("\n") + (not segment.endswith("\n"))
         while at < len(segment) and segment[at] == "{":
             try:
                 obj, at = decoder.raw_decode(segment, at)
             except ValueError:
+                if index < len(starts) - 1:
+                    counts.failed(segment.partition("\n")[0], segment_lines)
                 break
+            counts.recognised += segment_lines if at >= len(segment.rstrip()) else 0
             if isinstance(obj, dict):
                 samples.append((t, obj))
             between = _BETWEEN.match(segment, at)
@@ -166,11 +176,12 @@ def _samples(text: str) -> list[tuple[float | None, dict[str, Any]]]:
     return samples
 
 
-def parse_intel_gpu_top(text: str) -> dict[str, Rows]:
+def parse_intel_gpu_top(text: str) -> Parsed:
     """``intel_gpu_top -J`` output (see the module's docstring)."""
     engines = Rows(ENGINE_FIELDS)
     intel = Rows(INTEL_FIELDS)
-    for index, (t, sample) in enumerate(_samples(text)):
+    counts = LineCounts()
+    for index, (t, sample) in enumerate(_samples(text, counts)):
         power = sample.get("power")
         gpu_power = None
         if isinstance(power, dict):
@@ -203,14 +214,16 @@ def parse_intel_gpu_top(text: str) -> dict[str, Rows]:
                         _number(values.get("wait")),
                     )
                 )
-    return {"gpu_engines": engines, "gpu_intel": intel}
+    return Parsed({"gpu_engines": engines, "gpu_intel": intel}, counts)
 
 
-def parse_nvidia_smi(text: str) -> dict[str, Rows]:
+def parse_nvidia_smi(text: str) -> Parsed:
     """``nvidia-smi stats`` lines (see the module's docstring)."""
     table = Rows(SAMPLE_FIELDS)
     rows = table.rows
-    for line in text.splitlines():
+    lines = log_lines(text)
+    counts = LineCounts(lines=len(lines))
+    for line in lines:
         head, _, rest = line.partition(" ")
         if "," not in head:  # "<epoch> 0, pwrDraw , ...": the runner's prefix
             line = rest
@@ -221,10 +234,12 @@ def parse_nvidia_smi(text: str) -> dict[str, Rows]:
         try:
             row = (int(stamp) / 1e6, int(gpu), metric.strip(), float(value))
         except ValueError:
+            counts.failed(line)
             continue
         if row[2]:
             rows.append(row)
-    return {"gpu_samples": table}
+    counts.recognised = len(rows)
+    return Parsed({"gpu_samples": table}, counts)
 
 
 def summarize_samples(records: list[Record]) -> Section:

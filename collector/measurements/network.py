@@ -10,12 +10,11 @@ first sample, as SPICE opens its channels one by one.
 
 from __future__ import annotations
 
-import json
 from statistics import fmean
 from typing import Any
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import LineCounts, Parsed, Rows, json_samples
 from collector.measurements.summarizing import by, known, mbit, mean
 
 CONNECTION_FIELDS = (
@@ -28,17 +27,14 @@ INTERFACE_FIELDS = (
 )  # fmt: skip
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     connections = Rows(CONNECTION_FIELDS)
     interface = Rows(INTERFACE_FIELDS)
+    counts = LineCounts()
     previous: dict[str, Any] | None = None
     seen: dict[tuple[str, str], tuple[float, int, int]] = {}
-    for line in text.splitlines():
-        try:
-            sample = json.loads(line)
-            t = float(sample["t"])
-        except (ValueError, KeyError, TypeError):
-            continue
+    for sample in json_samples(text, counts):
+        t = sample["t"]
         for conn in sample.get("connections", ()):
             key = (conn.get("local", ""), conn.get("peer", ""))
             sent = conn.get("bytes_acked", conn.get("bytes_sent", 0))
@@ -64,7 +60,7 @@ def parse(text: str) -> dict[str, Rows]:
                      round((txp - otxp) / dt, 1), rxb, txb)
                 )  # fmt: skip
         previous = sample
-    return {"network_connections": connections, "network_interface": interface}
+    return Parsed({"network_connections": connections, "network_interface": interface}, counts)
 
 
 def summarize_connections(records: list[Record]) -> Section:

@@ -1,12 +1,14 @@
-"""Helpers the parsers share: rows, the sampler's timestamps, spice's log heads.
+"""Helpers the parsers share: rows, line counts, the sampler's timestamps, spice's log heads.
 
-A parser is a plain function ``parse(text) -> dict[table name, Rows]``, so
-it can be tested on real output and run alone (``python -m collector parse``);
-each measurement module declares which raw file it reads.
+A parser is a plain function ``parse(text) -> Parsed`` (a dict of table name
+to Rows, with the counts of the lines it read), so it can be tested on real
+output and run alone (``python -m collector parse``); each measurement
+module declares which raw file it reads.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,80 @@ class Rows:
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.fields, row, strict=True)) for row in self.rows]
+
+
+EXAMPLES = 3  # unparsed lines kept to show the user
+
+
+@dataclass
+class LineCounts:
+    """What a parser made of a file's lines, so that no loss is silent.
+
+    ``recognised``: lines of the parser's format that it read (a row, or a
+    line a row depends on). ``unparsed``: lines that looked like its format
+    (a known marker, a ``client report``, a timestamped agent verb) but did
+    not parse: a version or a patch it does not know. ``ignored``: the rest,
+    lines of other programs or of no interest. ``examples``: the first
+    unparsed lines, for the user to see what was not read.
+    """
+
+    lines: int = 0
+    recognised: int = 0
+    unparsed: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def ignored(self) -> int:
+        return max(self.lines - self.recognised - self.unparsed, 0)
+
+    def failed(self, line: str, lines: int = 1) -> None:
+        self.unparsed += lines
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(line.rstrip("\r")[:300])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.lines, "recognised": self.recognised, "unparsed": self.unparsed,
+            "ignored": self.ignored, "unparsed_examples": self.examples,
+        }  # fmt: skip
+
+    def describe(self) -> str:
+        return (
+            f"{self.lines} lines: {self.recognised} recognised, {self.unparsed} looked like "
+            f"the format but did not parse, {self.ignored} ignored"
+        )
+
+
+def json_samples(text: str, counts: LineCounts) -> list[dict[str, Any]]:
+    """The JSON objects of a sampler's JSON lines (the role's own sampler scripts).
+
+    A line cut by the end of the window (the file's last, without its newline)
+    is no loss; any other line that is not a JSON object with a time ``t``
+    looked like a sample and did not parse.
+    """
+    samples = []
+    lines = log_lines(text)
+    counts.lines = len(lines)
+    cut = None if text.endswith(("\n", "\r")) else len(lines) - 1
+    for at, line in enumerate(lines):
+        try:
+            sample = json.loads(line)
+            sample["t"] = float(sample["t"])
+        except (ValueError, KeyError, TypeError, IndexError):
+            if at != cut and line.strip():
+                counts.failed(line)
+            continue
+        samples.append(sample)
+    counts.recognised = len(samples)
+    return samples
+
+
+class Parsed(dict[str, Rows]):
+    """A parser's tables by name, and ``lines``: how it read the file's lines."""
+
+    def __init__(self, tables: dict[str, Rows], lines: LineCounts) -> None:
+        super().__init__(tables)
+        self.lines = lines
 
 
 def log_lines(text: str) -> list[str]:
@@ -47,25 +123,56 @@ def split_timestamp(line: str) -> tuple[float | None, str]:
     return None, line
 
 
-def recorder_head(head: str | None) -> tuple[int | None, float | None] | None:
-    """The ``[ORDER RELTIME]`` in front of a spice recorder line: (seq, trace time).
+# A recorder time above this is seconds since the epoch (a patched recorder_tick),
+# not since the process's first record (that would be a process over 3 years old).
+EPOCH_FLOOR = 1e8
 
-    None when the head is not a recorder's (the line is someone else's).
-    An absolute ``HH:MM:SS.ffffff`` time, when the recorder prints one, is skipped.
+
+def recorder_head(head: str | None) -> tuple[int | None, float | None, float | None] | None:
+    """The ``[ORDER TIME]`` in front of a spice recorder line: (seq, trace time, epoch).
+
+    ``trace time`` is always seconds since the recorder's first record in the
+    process (the recorder's own clock, ``recorder_tick``); a build whose
+    recorder counts from the epoch instead gives ``epoch`` and no trace time,
+    so the two never mix in one column. The ``HH:MM:SS.ffffff`` of the
+    ``recorder_abstime`` tweak (UTC time of day) is skipped. None when the
+    head is not a recorder's (the line is someone else's).
     """
     seq: int | None = None
     trace_time: float | None = None
+    epoch: float | None = None
     for token in (head or "").split():
         if ":" in token:
             continue
         try:
             if "." in token:
-                trace_time = float(token)
+                value = float(token)
+                if value >= EPOCH_FLOOR:
+                    epoch = value
+                else:
+                    trace_time = value
             else:
                 seq = int(token)
         except ValueError:
             return None
-    return seq, trace_time
+    return seq, trace_time, epoch
+
+
+def journal_entry_time(line: str, current: float | None) -> float | None:
+    """The time of the journal entry a line of ``journalctl -o export`` belongs to.
+
+    An export is ``FIELD=value`` lines, one blank line between entries; the
+    entry's ``__REALTIME_TIMESTAMP`` (µs since the epoch) comes before its
+    ``MESSAGE``. Any other line keeps the current entry's time.
+    """
+    if not line:
+        return None
+    if line.startswith("__REALTIME_TIMESTAMP="):
+        try:
+            return int(line[21:]) / 1e6
+        except ValueError:
+            return None
+    return current
 
 
 class TimeOfDay:

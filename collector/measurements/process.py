@@ -36,7 +36,7 @@ from statistics import fmean
 from typing import Any
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, split_timestamp
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines, split_timestamp
 from collector.measurements.summarizing import by, largest, sample_totals
 
 FIELDS = (
@@ -146,19 +146,24 @@ def _clock(text: str, meridiem: str | None) -> float | None:
     return h * 3600 + m * 60 + s
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     table = Rows(FIELDS)
     rows = table.rows
+    counts = LineCounts()
+    headers = 0
     layout: _Layout | None = None
     layouts: dict[tuple[tuple[str, ...], bool], _Layout] = {}  # the header repeats
     clocks: dict[tuple[str, str | None], float | None] = {}  # a sample's lines share a time
-    for raw in text.splitlines():
+    lines = log_lines(text)
+    counts.lines = len(lines)
+    for raw in lines:
         if "#" in raw[:40]:
             t, rest = split_timestamp(raw)
             names = _header(rest)
             if names is not None:
                 known = (names, t is not None)
                 layout = layouts.get(known) or layouts.setdefault(known, _Layout(*known))
+                headers += 1
             continue
         if layout is None:
             continue  # before the first header: the banner, or a line cut at the start
@@ -194,8 +199,10 @@ def parse(text: str) -> dict[str, Rows]:
                 (time, time_of_day, layout.pid_of(parts), parts[-1].strip(), *layout.values(parts))
             )
         except ValueError:
+            counts.failed(raw)  # a row of the header's width with a value that is no number
             continue
-    return {"process": table}
+    counts.recognised = headers + len(rows)
+    return Parsed({"process": table}, counts)
 
 
 def summarize(records: list[Record]) -> Section:

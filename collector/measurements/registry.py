@@ -19,7 +19,7 @@ import collector.measurements as package
 from collector.config.roles import discover_roles, resolve_measurement
 from collector.errors import CollectorError
 from collector.measurements.base import Figure, Measurement, Parser, Summary
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import Parsed, Rows
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -70,33 +70,55 @@ def figure(section: str, name: str) -> Figure | None:
     return summary.figure(name) if summary else None
 
 
-def parse_file(measurement: str, path: Path) -> dict[str, Rows]:
-    """Every table the measurement's parsers find in one raw file.
+def read_raw(path: Path) -> str:
+    """A raw file's text, whatever its compression and line endings.
+
+    A gzip-compressed file is read as what it holds: logs are often kept
+    compressed (logrotate, journal exports). Bytes that are not UTF-8 are
+    replaced, not fatal: a log is a log even with a binary line in it.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CollectorError(f"cannot read {path}: {e.strerror or e}") from None
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise CollectorError(f"cannot decompress {path}: {e}") from None
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_file(measurement: str, path: Path) -> tuple[Parsed, list[str]]:
+    """Every table the measurement's parsers find in one raw file, and what to warn of.
 
     Each parser skips lines that are not its own, so a file is offered to all
-    of the role's parsers and the tables that come out non-empty are kept. A
-    gzip-compressed file is read as what it holds.
+    of the role's parsers and the tables that come out non-empty are kept;
+    the line counts are those of the parser that recognised the most lines
+    (the file's own).
     """
     role = resolve_measurement(measurement, discover_roles())
-    parsers = parsers_for(role) if role else {}
+    declared = get(role) if role else None
+    parsers = declared.parsers() if declared else {}
     if not parsers:
         known = ", ".join(name for name, m in measurements().items() if m.parsers())
         raise CollectorError(
             f"no parser for measurement {measurement!r}; parsers exist for {known}"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CollectorError(f"cannot read {path}: {e.strerror or e}") from None
-    if data[:2] == GZIP_MAGIC:  # logs are often kept compressed (logrotate, journal exports)
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
-            raise CollectorError(f"cannot decompress {path}: {e}") from None
-    text = data.decode("utf-8", errors="replace")
+    text = read_raw(path)
     tables: dict[str, Rows] = {}
+    best: tuple[Parsed, Parser] | None = None
     for parse in dict.fromkeys(parsers.values()):
-        for name, rows in parse(text).items():
+        parsed = parse(text)
+        if best is None or parsed.lines.recognised > best[0].lines.recognised:
+            best = parsed, parse
+        for name, rows in parsed.items():
             if rows.rows or name not in tables:
                 tables[name] = rows
-    return tables
+    assert best is not None and declared is not None
+    lines, parser = best[0].lines, best[1]
+    # as a run would warn, with the hint of the sampler whose file this parser reads
+    sampler = next(s for s in declared.samplers if parser in s.parsers.values())
+    file = next(f for f, p in sampler.parsers.items() if p is parser)
+    warnings = sampler.warnings({file: lines}).get(file, [])
+    return Parsed(tables, lines), warnings

@@ -48,8 +48,11 @@ from statistics import fmean
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
 from collector.measurements.parsing import (
+    LineCounts,
+    Parsed,
     Rows,
     TimeOfDay,
+    journal_entry_time,
     log_lines,
     recorder_head,
     split_timestamp,
@@ -64,38 +67,65 @@ SUMMARY_FIELDS = (
 )  # fmt: skip
 DECODE_FIELDS = (
     "time", "trace_time", "seq", "mm_time", "size", "creation_time", "decoded_time", "queue",
-    "queue_before",
+    "queue_before", "keyframe",
+)  # fmt: skip
+DROP_FIELDS = (
+    "time", "time_of_day", "channel", "stream_id", "reason", "count", "late_ms", "decoder",
 )  # fmt: skip
 
-# "(prgname:pid): GSpice-LEVEL[ **]: [HH:MM:SS.mmm: ]path:line message"; search()
-# so that anything glued in front of the line does not hide it.
+# Why the client dropped frames in the window (client_drops.reason).
+RENDERING_TOO_LATE = "rendering_too_late"  # playback: the frame's time had passed when decoded
+PIPELINE_DROPPED = "pipeline_dropped"  # GStreamer dropped frames inside its pipeline
+LATE_FRAME = "late_frame"  # the decoder dropped a frame that arrived too late
+PUSH_FAILED = "push_failed"  # GStreamer refused the frame (counted as a playback drop)
+APPSRC_NOT_READY = "appsrc_not_ready"  # idem, before the pipeline was up
+
+# Every spice-gtk line the tables want comes from channel-display*.c, printed
+# by SPICE_DEBUG as "FILE:LINE message" (G_STRLOC, then a space); GLib or
+# whatever re-routes it puts anything in front: "(prog:pid): GSpice-DEBUG: ",
+# "GSpice-DEBUG: ", "qemu: info: GSpice: ", a journal's "MESSAGE=" ... Only the
+# time of day GLib (2.56 and later) prints just before the file is read.
 _HEAD_PATTERN = (
-    r"\([^()]*:\d+\): GSpice-[A-Z]+(?: \*\*)?: "
     r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?"
-    r"\S+:\d+ "
+    r"[^\s:=()]*channel-display[\w-]*\.c:\d+ "
 )
 _HEAD = re.compile(_HEAD_PATTERN + "(.*)")
 _CHANNEL = r"([\w-]+-\d+:\d+): "
 # The bulk of a client log: header and message in one regex.
-_MARGIN = re.compile(_HEAD_PATTERN + _CHANNEL + r"video (?:margin|latency): (-?\d+)\r?$")
+_MARGIN = re.compile(_HEAD_PATTERN + _CHANNEL + r"video (?:margin|latency): (-?\d+)$")
+# ", dropin" (sic) in 0.20-0.27, ", dropping" in 0.28-0.35, nothing since
 _LATE = re.compile(
-    _CHANNEL + r"stream data too late by (\d+) ms \(ts: (\d+), mmtime: (\d+)\)(?:, dropping)?"
+    _CHANNEL
+    + r"stream data too late by (\d+) ms \(ts: (\d+), mmtime: (\d+)\)(, dropin|, dropping)?"
 )
-_DROPPING = re.compile(r"dropping a late \w+ frame")
+_RENDERING = re.compile(
+    r"(\w+): rendering too late by (\d+) ms \(ts: (\d+), mmtime: (\d+)\), dropping ?"
+)
+_PIPELINE = re.compile(r"the GStreamer pipeline dropped (?:a frame|(\d+) frames)")
+_PUSH = re.compile(r"GStreamer error: unable to push frame(?: of size \d+)?")
+_DROPPING = re.compile(r"dropping a late (\w+) frame")
+_STREAM = re.compile(_CHANNEL + r"display_handle_stream_(create|destroy): id (\d+)")
 _SUMMARY = re.compile(
-    _CHANNEL + r"\w+: id=(\d+) #in-frames=(\d+) out/in=(\S+) #drops-on-receive=(\d+) "
+    _CHANNEL + r"\w+: id=(\d+) #in-frames=(\d+) out/in=(\S+) #drops-on-(?:receive|arrive)=(\d+) "
     r"avg-late-time\(ms\)=(\S+) #drops-on-playback=(\d+)"
 )
 _SEQUENCES = re.compile(_CHANNEL + r"\w+: #drops-sequences=(\d+) ==>")
+_SEQUENCE = re.compile(_CHANNEL + r"\w+: \t? ?len=\d+ start-ms=\d+ duration-ms=\d+")
 _TOTAL = re.compile(_CHANNEL + r"\w+: drops-total-duration=(\d+) ==>")
+# [ORDER RELTIME] (recorder), an indent "(n)" (recorder 1.1+), the label with or
+# without its colon; " before B" since 0.38; " keyframe K" in patched builds.
 _DECODE = re.compile(
-    r"(?:\[([^\]]*)\] )?frames_stats:? frame mm_time (\d+) size (\d+) creation time (-?\d+) "
-    r"decoded time (-?\d+) queue (\d+) before (\d+)\s*"
+    r"(?:\[([^\]]*)\] (?:\(\d+\) +)?)?frames_stats:? frame mm_time (\d+) size (\d+) "
+    r"creation time (-?\d+) decoded time (-?\d+) queue (\d+)(?: before (\d+))?"
+    r"(?: keyframe (\d+))?\s*"
 )
+_APPSRC = "Playbin has not yet initialized the Appsrc element"
 
+# Substrings of every line the parser reads, and of lines that should be its own.
 _MARKERS = (
-    "stream data too late", "dropping a late", "#in-frames=", "#drops-sequences=",
-    "drops-total-duration=",
+    "too late by", "dropping a late", "#in-frames=", "#drops-sequences=", "duration-ms=",
+    "drops-total-duration=", "pipeline dropped", "unable to push frame", "display_handle_stream_",
+    _APPSRC,
 )  # fmt: skip
 
 _SEQUENCES_AT = SUMMARY_FIELDS.index("drops_sequences")
@@ -111,26 +141,125 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def parse(text: str) -> dict[str, Rows]:
-    frames = Rows(FRAME_FIELDS)
-    late = Rows(LATE_FIELDS)
-    summary = Rows(SUMMARY_FIELDS)
-    decode = Rows(DECODE_FIELDS)
-    pending_late: int | None = None  # the late frame a "dropping" line would be about
-    last_summary: dict[str, int] = {}  # channel → its latest summary row
-    time_of_day = TimeOfDay()
+def _decoder(function: str) -> str:
+    """The decoder a "rendering too late" line came from, by the function that printed it."""
+    return "gstreamer" if function == "schedule_frame" else "mjpeg"
 
-    for raw in log_lines(text):
+
+class _Client:
+    """The tables, and what a line needs of the lines before it."""
+
+    def __init__(self) -> None:
+        self.frames = Rows(FRAME_FIELDS)
+        self.late = Rows(LATE_FIELDS)
+        self.summary = Rows(SUMMARY_FIELDS)
+        self.decode = Rows(DECODE_FIELDS)
+        self.drops = Rows(DROP_FIELDS)
+        self.pending_late: int | None = None  # the late frame a "dropping" line would be about
+        self.last_summary: dict[str, int] = {}  # channel → its latest summary row
+        self.streams: dict[int, str] = {}  # live stream id → its channel, in creation order
+
+    def stream(self) -> tuple[str | None, int | None]:
+        """The channel and id of the newest live stream: what a line without them is about."""
+        if not self.streams:
+            return None, None
+        stream_id = next(reversed(self.streams))
+        return self.streams[stream_id], stream_id
+
+    def drop(self, t, tod, reason: str, count: int, late_ms=None, decoder=None) -> None:
+        channel, stream_id = self.stream()
+        self.drops.rows.append((t, tod, channel, stream_id, reason, count, late_ms, decoder))
+
+    def read(self, t: float | None, tod: float | None, message: str) -> bool:
+        """Whether the message (after the file:line head) was one of the parser's."""
+        found = _LATE.fullmatch(message)
+        if found:
+            self.pending_late = len(self.late.rows)
+            dropped = 1 if found[5] == ", dropin" else 0  # 0.20-0.27 dropped it on arrival
+            self.late.rows.append(
+                (t, tod, found[1], int(found[2]), int(found[3]), int(found[4]), dropped)
+            )
+            return True
+        found = _RENDERING.fullmatch(message)
+        if found:
+            self.drop(t, tod, RENDERING_TOO_LATE, 1, int(found[2]), _decoder(found[1]))
+            return True
+        found = _PIPELINE.fullmatch(message)
+        if found:
+            self.drop(t, tod, PIPELINE_DROPPED, int(found[1] or 1), decoder="gstreamer")
+            return True
+        if _PUSH.fullmatch(message):
+            self.drop(t, tod, PUSH_FAILED, 1, decoder="gstreamer")
+            return True
+        found = _DROPPING.fullmatch(message)
+        if found:
+            self.drop(t, tod, LATE_FRAME, 1, decoder=found[1].lower())
+            if self.pending_late is not None:
+                self.late.rows[self.pending_late] = (*self.late.rows[self.pending_late][:-1], 1)
+                self.pending_late = None
+            return True
+        found = _STREAM.fullmatch(message)
+        if found:
+            stream_id = int(found[3])
+            self.streams.pop(stream_id, None)
+            if found[2] == "create":
+                self.streams[stream_id] = found[1]
+            return True
+        found = _SUMMARY.fullmatch(message)
+        if found:
+            channel = found[1]
+            self.last_summary[channel] = len(self.summary.rows)
+            self.summary.rows.append(
+                (
+                    t, tod, channel, int(found[2]), int(found[3]), _number(found[4]),
+                    int(found[5]), _number(found[6]), int(found[7]), 0, 0,
+                )
+            )  # fmt: skip
+            return True
+        for pattern, column in ((_SEQUENCES, _SEQUENCES_AT), (_TOTAL, _TOTAL_AT)):
+            found = pattern.fullmatch(message)
+            if found:
+                at = self.last_summary.get(found[1])
+                if at is not None:  # else its summary line is before the window
+                    row = list(self.summary.rows[at])
+                    row[column] = int(found[2])
+                    self.summary.rows[at] = tuple(row)
+                return True
+        return _SEQUENCE.fullmatch(message) is not None
+
+
+def parse(text: str) -> Parsed:
+    client = _Client()
+    counts = LineCounts()
+    time_of_day = TimeOfDay()
+    lines = log_lines(text)
+    counts.lines = len(lines)
+    journal_time: float | None = None  # a journal export's entry time (__REALTIME_TIMESTAMP)
+    recognised = 0
+
+    for raw in lines:
+        if raw[:2] == "__" or not raw:
+            journal_time = journal_entry_time(raw, journal_time)
+            continue
         if "video margin: " in raw or "video latency: " in raw:
             t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
             found = _MARGIN.search(line)
             if found:
                 hms, msec, channel, margin = found.groups()
-                frames.rows.append((t, time_of_day(hms, msec), channel, int(margin)))
-                pending_late = None
+                t = journal_time if t is None else t
+                client.frames.rows.append((t, time_of_day(hms, msec), channel, int(margin)))
+                client.pending_late = None
+                recognised += 1
+            elif "since there is no playback" in line:
+                recognised += 1  # the same frame's margin, zeroed: its own line follows
+            else:
+                counts.failed(raw)
             continue
         if "frame mm_time " in raw:
-            _decode(raw, decode)
+            if _decode(raw, client.decode, journal_time):
+                recognised += 1
+            else:
+                counts.failed(raw)
             continue
         for marker in _MARKERS:
             if marker in raw:
@@ -138,76 +267,87 @@ def parse(text: str) -> dict[str, Rows]:
         else:
             continue
         t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
+        if _APPSRC in line:  # spice_warning: domain Spice, "FILE:LINE:FUNCTION: " head
+            hms_msec = _SPICE_TIME.search(line)
+            tod = time_of_day(*hms_msec.groups()) if hms_msec else None
+            client.drop(journal_time if t is None else t, tod, APPSRC_NOT_READY, 1, None,
+                        "gstreamer")  # fmt: skip
+            recognised += 1
+            continue
         head = _HEAD.search(line)
         if head is None:
+            counts.failed(raw)
             continue
         hms, msec, message = head.groups()
-        tod = time_of_day(hms, msec)
-        message = message.rstrip("\r")
+        if client.read(journal_time if t is None else t, time_of_day(hms, msec), message):
+            recognised += 1
+        else:
+            counts.failed(raw)
 
-        found = _LATE.fullmatch(message)
-        if found:
-            pending_late = len(late.rows)
-            late.rows.append((t, tod, found[1], int(found[2]), int(found[3]), int(found[4]), 0))
-            continue
-        if _DROPPING.fullmatch(message):
-            if pending_late is not None:
-                late.rows[pending_late] = (*late.rows[pending_late][:-1], 1)
-                pending_late = None
-            continue
-        found = _SUMMARY.fullmatch(message)
-        if found:
-            channel = found[1]
-            last_summary[channel] = len(summary.rows)
-            summary.rows.append(
-                (
-                    t, tod, channel, int(found[2]), int(found[3]), _number(found[4]),
-                    int(found[5]), _number(found[6]), int(found[7]), 0, 0,
-                )
-            )  # fmt: skip
-            continue
-        for pattern, column in ((_SEQUENCES, _SEQUENCES_AT), (_TOTAL, _TOTAL_AT)):
-            found = pattern.fullmatch(message)
-            if found:
-                at = last_summary.get(found[1])
-                if at is not None:  # else its summary line is before the window
-                    row = list(summary.rows[at])
-                    row[column] = int(found[2])
-                    summary.rows[at] = tuple(row)
-                break
-
-    return {
-        "client_frames": frames,
-        "client_late_frames": late,
-        "client_stream_summary": summary,
-        "client_decode": decode,
+    counts.recognised = recognised
+    tables = {
+        "client_frames": client.frames,
+        "client_late_frames": client.late,
+        "client_stream_summary": client.summary,
+        "client_decode": client.decode,
+        "client_drops": client.drops,
     }
+    return Parsed(tables, counts)
 
 
-def _decode(raw: str, decode: Rows) -> None:
+_SPICE_TIME = re.compile(r"(\d\d:\d\d:\d\d)\.(\d{3}): ")
+
+
+def _decode(raw: str, decode: Rows, journal_time: float | None) -> bool:
     t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
     found = _DECODE.search(line)
     if found is None or found.end() != len(line):
-        return
+        return False
     parsed = recorder_head(found[1])
     if parsed is None:
-        return
-    seq, trace_time = parsed
-    decode.rows.append((t, trace_time, seq, *(int(v) for v in found.groups()[1:])))
+        return False
+    seq, trace_time, epoch = parsed
+    if t is None:
+        t = epoch if epoch is not None else journal_time
+    values = [None if v is None else int(v) for v in found.groups()[1:]]
+    decode.rows.append((t, trace_time, seq, *values))
+    return True
 
 
-def summarize_frames(records: list[Record]) -> Section:
-    """Frames the client showed, per display channel."""
+PLAYBACK_DROPS = frozenset({RENDERING_TOO_LATE, PUSH_FAILED, APPSRC_NOT_READY})
+
+
+def summarize_frames(records: list[Record], drops: list[Record]) -> Section:
+    """Frames the client showed, and those it dropped in the window, per display channel.
+
+    A drop line without a channel (SPICE_DEBUG prints none; no stream was
+    created in the window) counts for the host's channel when it has one.
+    """
+    channels: dict[str, set[str]] = {}
+    for r in records:
+        channels.setdefault(r["host"], set()).add(r.get("channel"))
+    dropped: dict[tuple[str, str | None], list[Record]] = {}
+    for d in drops:
+        channel = d.get("channel")
+        if channel is None and len(channels.get(d["host"], ())) == 1:
+            channel = next(iter(channels[d["host"]]))
+        dropped.setdefault((d["host"], channel), []).append(d)
     out: Section = {}
     for (host, channel), rs in by(records, "host", "channel").items():
         times = timeline(rs)
         intervals = [(b - a) * 1000 for a, b in pairwise(times)]
+        lost = dropped.get((host, channel), [])
+        playback = sum(d.get("count") or 0 for d in lost if d.get("reason") in PLAYBACK_DROPS)
         out[f"{host}/{channel}"] = {
             "frames": len(rs),
             "fps": rounded(rate(times)),
             "interval_mean_ms": round(fmean(intervals), 2) if intervals else None,
             "interval_p95_ms": rounded(p95(intervals)),
             "margin_mean_ms": mean(rs, "margin_ms"),
+            # frames dropped by the client in the window: in playback and in the decoder
+            "dropped_frames": sum(d.get("count") or 0 for d in lost),
+            "dropped_playback": playback,
+            "dropped_decoder": sum(d.get("count") or 0 for d in lost) - playback,
         }
     return out
 
@@ -225,12 +365,15 @@ def summarize_late(records: list[Record]) -> Section:
 
 MEASUREMENT = Measurement(
     name="remote_viewer",
-    samplers=(Sampler("remote_viewer", {"output": parse}),),
+    samplers=(Sampler("remote_viewer", {"output": parse}, no_lines=(
+        "no spice-gtk debug lines: was remote-viewer started with SPICE_DEBUG=1 (or --spice-debug)?"
+    )),),
     tables={
         "client_frames": FRAME_FIELDS,
         "client_late_frames": LATE_FIELDS,
         "client_stream_summary": SUMMARY_FIELDS,
         "client_decode": DECODE_FIELDS,
+        "client_drops": DROP_FIELDS,
     },
     summaries=(
         Summary("client_frames", summarize_frames, (
@@ -239,7 +382,10 @@ MEASUREMENT = Measurement(
             Figure("interval_mean_ms", "ms", headline=True),
             Figure("interval_p95_ms", "ms", headline=True),
             Figure("margin_mean_ms", "ms", headline=True),
-        )),
+            Figure("dropped_frames", "frames", headline=True),
+            Figure("dropped_playback", "frames"),
+            Figure("dropped_decoder", "frames"),
+        ), also_reads="client_drops"),
         Summary("client_late_frames", summarize_late, (
             Figure("late_frames", headline=True),
             Figure("dropped"),

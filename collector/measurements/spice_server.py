@@ -57,8 +57,11 @@ from statistics import fmean
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
 from collector.measurements.parsing import (
+    LineCounts,
+    Parsed,
     Rows,
     TimeOfDay,
+    journal_entry_time,
     log_lines,
     recorder_head,
     split_timestamp,
@@ -83,20 +86,28 @@ PACKET_FIELDS = ("time", "trace_time", "seq", "recorder", "size", "mm_time")
 
 NO_AUDIO = 4294967295  # UINT32_MAX: the client has no audio playback
 
-# "(prgname:pid): Spice-LEVEL[ **]: [HH:MM:SS.mmm: ]path:line:function: message".
-# search(), not match(): the driver's "  28\r" can be glued in front.
+# spice-common's logger writes "FILE:LINE:FUNCTION: message" (SPICE_STRLOC and
+# __FUNCTION__); in front of it comes whatever printed it: GLib's
+# "(prgname:pid): Spice-DEBUG: [HH:MM:SS.mmm: ]" (0.13.1 on), the old logger's
+# "(prog:pid): SpiceWorker-Debug **: " (0.12), GLib without its "(prog:pid): ",
+# a re-routed "qemu: info: Spice: ", a journal's "MESSAGE=", the driver's
+# "  28\r" ... so the head is searched for by the file and function alone.
 _HEAD = re.compile(
-    r"\([^()]*:\d+\): Spice-[A-Z]+(?: \*\*)?: "
     r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?"
-    r"(\S+?):\d+:(\w+): (.*)"
+    r"([^\s:=()]+\.c(?:pp)?):\d+:(\w+): (.*)"
 )
-_PACKET = re.compile(r"(?:\[([^\]]*)\] )?(\w+):? Stream data packet size (\d+) mm_time (\d+)\s*")
+# [ORDER TIME] (recorder), an indent "(n)" (recorder 1.1+), the label with
+# (0.14.2) or without (0.14.3 on) its colon.
+_PACKET = re.compile(
+    r"(?:\[([^\]]*)\] (?:\(\d+\) +)?)?(\w+):? Stream data packet size (\d+) mm_time (\d+)\s*"
+)
 
 _NUM = r"(\d+(?:\.\d+)?)"
 # video-stream.cpp
 _INPUT_FPS = re.compile(r"input-fps=(\d+)")
+# " N fps" since 0.13.0
 _STREAM_CREATE = re.compile(
-    r"stream (\d+) (\d+)x(\d+) \((-?\d+), (-?\d+)\) \((-?\d+), (-?\d+)\) (\d+) fps"
+    r"stream (\d+) (\d+)x(\d+) \((-?\d+), (-?\d+)\) \((-?\d+), (-?\d+)\)(?: (\d+) fps)?"
 )
 _STREAM_ID = re.compile(r"stream (\d+)")
 # mjpeg-encoder.c
@@ -137,7 +148,17 @@ _GST_DROPS = re.compile(r"server report: got (\d+) drops in (\d+)ms after (\d+)m
 
 # Cheap substring tests that let through every line a table wants and almost
 # nothing else, so the header regex runs on few lines of a long log.
-_MARKERS = ("encoder.c:", ":attach_stream:", "_create_stream:", "stream_stop:", "detach_behind:")
+# The stream functions of every release: red_create_stream, red_stream_input_fps_timer_cb,
+# red_attach_stream, red_stop_stream, red_detach_streams_behind (0.12), then
+# display_channel_create_stream, attach_stream, [video_]stream_stop,
+# [video_]stream_detach_behind.
+_MARKERS = (
+    "encoder.c", "attach_stream:", "_create_stream:", "stream_stop:", "stop_stream:",
+    "detach_behind:", "detach_streams_behind:", "input_fps_timer_cb:",
+)  # fmt: skip
+# Messages of the stream functions and encoders that the tables read: one of these
+# that does not parse is a format this parser does not know.
+_OWN_MESSAGES = ("client report:", "server report:", "stream ", "input-fps=", "#drops ")
 
 
 def _encoder(path: str) -> str | None:
@@ -154,17 +175,29 @@ def _audio(value: str) -> int | None:
     return None if number == NO_AUDIO else number
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     streams = Rows(STREAM_FIELDS)
     reports = Rows(REPORT_FIELDS)
     encoder_rows = Rows(ENCODER_FIELDS)
     drops = Rows(DROP_FIELDS)
     packets = Rows(PACKET_FIELDS)
+    tables = (streams, reports, encoder_rows, drops)
     time_of_day = TimeOfDay()
+    counts = LineCounts()
+    lines = log_lines(text)
+    counts.lines = len(lines)
+    journal_time: float | None = None  # a journal export's entry time (__REALTIME_TIMESTAMP)
+    recognised = 0
 
-    for raw in log_lines(text):
+    for raw in lines:
+        if raw[:2] == "__" or not raw:
+            journal_time = journal_entry_time(raw, journal_time)
+            continue
         if "Stream data packet size" in raw:
-            _packet(raw, packets)
+            if _packet(raw, packets, journal_time):
+                recognised += 1
+            else:
+                counts.failed(raw)
             continue
         for marker in _MARKERS:
             if marker in raw:
@@ -174,10 +207,11 @@ def parse(text: str) -> dict[str, Rows]:
         t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
         head = _HEAD.search(line)
         if head is None:
-            continue
+            continue  # a marker in someone else's line
         hms, msec, path, function, message = head.groups()
+        t = journal_time if t is None else t
         tod = time_of_day(hms, msec)
-        message = message.rstrip("\r")
+        before = sum(len(table.rows) for table in tables)
         encoder = _encoder(path)
         if encoder is None:
             _stream_event(t, tod, function, message, streams)
@@ -185,27 +219,43 @@ def parse(text: str) -> dict[str, Rows]:
             _mjpeg(t, tod, function, message, reports, encoder_rows, drops)
         else:
             _gstreamer(t, tod, function, message, reports, encoder_rows, drops)
+        if sum(len(table.rows) for table in tables) > before:
+            recognised += 1
+        elif message.startswith(_OWN_MESSAGES) and not _LATER.match(message):
+            counts.failed(raw)
 
-    return {
-        "spice_streams": streams,
-        "spice_client_reports": reports,
-        "spice_encoder": encoder_rows,
-        "spice_server_drops": drops,
-        "spice_packets": packets,
-    }
+    counts.recognised = recognised
+    return Parsed(
+        {
+            "spice_streams": streams,
+            "spice_client_reports": reports,
+            "spice_encoder": encoder_rows,
+            "spice_server_drops": drops,
+            "spice_packets": packets,
+        },
+        counts,
+    )
 
 
-def _packet(raw: str, packets: Rows) -> None:
+# Stream messages of no table's interest: "stream N: vis region empty", "stream N:
+# upgrade by ...", "stream N: #frames ..." (0.12 fps changes), "stream=N dim=..." stats.
+_LATER = re.compile(r"stream=?\d+[:( ]|stream \d+ \(")
+
+
+def _packet(raw: str, packets: Rows, journal_time: float | None) -> bool:
     t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
     found = _PACKET.search(line)
     if found is None or found.end() != len(line):
-        return
+        return False
     head, label, size, mm_time = found.groups()
     parsed = recorder_head(head)
     if parsed is None:
-        return
-    seq, trace_time = parsed
+        return False
+    seq, trace_time, epoch = parsed
+    if t is None:
+        t = epoch if epoch is not None else journal_time
     packets.rows.append((t, trace_time, seq, label, int(size), int(mm_time)))
+    return True
 
 
 def _stream_event(
@@ -218,7 +268,8 @@ def _stream_event(
     found = _STREAM_CREATE.fullmatch(message)
     if found:
         stream_id, width, height = int(found[1]), int(found[2]), int(found[3])
-        streams.rows.append((t, tod, function, stream_id, width, height, int(found[8])))
+        fps = None if found[8] is None else int(found[8])  # 0.12 printed none
+        streams.rows.append((t, tod, function, stream_id, width, height, fps))
         return
     found = _STREAM_ID.fullmatch(message)
     if found:
@@ -378,7 +429,10 @@ def summarize_streams(records: list[Record]) -> Section:
 MEASUREMENT = Measurement(
     name="spice_server",
     samplers=(
-        Sampler("spice_server", {"output": parse}),
+        Sampler("spice_server", {"output": parse}, no_lines=(
+            "no spice-server debug lines: was QEMU started with G_MESSAGES_DEBUG=Spice (or all;"
+            " SPICE_DEBUG_LEVEL=4 for spice 0.12)?"
+        )),
         Sampler("spice_server_recorder", {"output": parse}),
     ),
     tables={

@@ -2,17 +2,22 @@
 
 The frame log is written with ``-l FILE``, text mode.
 
-Every line is written by ``FrameLog::log_stat`` (``src/frame-log.cpp``) as
-``"%" PRIu64 ": "`` + message, the number being microseconds since the epoch
-(``std::chrono::system_clock``). ``do_capture`` and ``main`` in
-``src/spice-streaming-agent.cpp`` log, in this order::
+Every line is ``"%" PRIu64 ": "`` + message, the number being microseconds
+since the epoch (the wall clock: ``gettimeofday`` in 0.2, ``system_clock``
+from 0.3, written by ``FrameLog::log_stat``, ``src/frame-log.cpp``).
+``do_capture`` and ``main`` in ``src/spice-streaming-agent.cpp`` log, in this
+order (0.3 and later; 0.2's words in brackets)::
 
     <µs>: Args: <argv[i]>                                one line per argument, argv[0] first
-    <µs>: Capturing frame...                             before FrameCapture::CaptureFrame()
-    <µs>: Captured frame                                 after it returned
+    <µs>: Capturing frame...      [Capturing...]         before FrameCapture::CaptureFrame()
+    <µs>: Captured frame          [Captured]             after it returned
     <µs>: Started new stream wXh <W>X<H> codec=<N>       only when the frame starts a stream
-    <µs>: Frame of <N> bytes                             before the frame is written to the port
-    <µs>: Sent frame                                     after it was written
+                                                         (0.2: two spaces before codec)
+    <µs>: Frame of <N> bytes      [Frame of <N> bytes:]  before the frame is written to the port
+    <µs>: Sent frame              [Sent]                 after it was written
+
+Checked against the strings of 0.2 (2018) and of 0.3 to the last master
+(unchanged since), and against a real 2018 log of a 0.2-era build.
 
 A plugin may add its own lines through ``Agent::LogStat`` (same prefix, any text, often
 from inside ``CaptureFrame``); they are skipped, as are the hex dumps of
@@ -34,7 +39,11 @@ A frame is one ``Frame of N bytes`` line. Its ``time`` is its ``Capturing frame.
 (the capture start); if that line is missing (the log was cut before it, or an old agent
 that only logged ``Frame of N bytes:`` followed by a hex dump) ``time`` is the ``Frame of``
 line's and the durations that need the missing line are None; likewise ``send_ms`` is None
-when ``Sent frame`` never came (the write failed, or the log was cut). ``frame`` counts the
+when ``Sent frame`` never came (the write failed, or the log was cut).
+
+Lines counted as looked-like-but-unparsed: a timestamped line that starts with
+one of the agent's own words (``Capturing``, ``Captured``, ``Frame of``,
+``Sent``, ``Started new stream``) but is none of the messages above. ``frame`` counts the
 frames of the log from 0; ``stream`` counts the ``Started new stream`` lines from 0 and is
 None for frames before the first one. ``codec`` is the ``SpiceVideoCodecType`` number sent
 to the server (1 MJPEG, 2 VP8, 3 H264, 4 VP9, 5 H265; ``codec_name`` names it).
@@ -46,7 +55,7 @@ import re
 from statistics import fmean
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, split_timestamp
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines, split_timestamp
 from collector.measurements.summarizing import by, known, p95, rate, rounded, timeline
 
 FRAME_FIELDS = (
@@ -57,8 +66,8 @@ ARGS_FIELDS = ("time", "position", "args")
 
 CODECS = {1: "mjpeg", 2: "vp8", 3: "h264", 4: "vp9", 5: "h265"}
 
-_STREAM = re.compile(r"Started new stream wXh (\d+)[Xx](\d+) +codec=(\d+)")
-_SIZE = re.compile(r"Frame of (\d+) bytes:?$")
+_STREAM = re.compile(r"Started new stream wXh (\d+)[Xx](\d+) {1,2}codec=(\d+)")
+_SIZE = re.compile(r"Frame of (\d+) bytes:?")
 
 
 def _ms(start: int | None, end: int | None) -> float | None:
@@ -100,43 +109,65 @@ class _Frames:
         self.capturing = self.captured = self.size = self.sized = None
 
 
-def parse(text: str) -> dict[str, Rows]:
+# Each message of both formats → what it means for the frame being logged.
+_CAPTURING = {"Capturing frame...": True, "Capturing...": True}
+_CAPTURED = {"Captured frame": True, "Captured": True}
+_SENT = {"Sent frame": True, "Sent": True}
+_AGENT_WORDS = ("Capturing", "Captured", "Frame of", "Sent", "Started new stream")
+
+
+def parse(text: str) -> Parsed:
     frames = _Frames()
     streams = Rows(STREAM_FIELDS)
     args = Rows(ARGS_FIELDS)
-    for line in text.splitlines():
+    counts = LineCounts()
+    lines = log_lines(text)
+    counts.lines = len(lines)
+    recognised = 0
+    for line in lines:
         head, _, message = line.partition(": ")
         if not head.isdigit():
             if "." not in line[:24]:
-                continue  # a hex dump line, a comment, noise
+                continue  # a hex dump line, its "sum = N", a comment, noise
             _, line = split_timestamp(line)  # a sampler runner's "<epoch> " prefix
             head, _, message = line.partition(": ")
             if not head.isdigit():
                 continue
         us = int(head)
-        if message == "Capturing frame...":
+        if message in _CAPTURING:
             frames.start(us)
-        elif message == "Captured frame":
+        elif message in _CAPTURED:
             frames.captured = us
-        elif message == "Sent frame":
+        elif message in _SENT:
             frames.flush(us)
         elif message.startswith("Frame of "):
-            size = _SIZE.match(message)
-            if size:
-                if frames.size is not None:  # two sizes without a capture between: old agent
-                    frames.flush(None)
-                frames.size, frames.sized = int(size.group(1)), us
-        elif message.startswith("Started new stream"):
-            found = _STREAM.match(message)
-            if found:
-                frames.stream = len(streams.rows)
-                width, height, codec = (int(g) for g in found.groups())
-                streams.rows.append((us / 1e6, frames.stream, width, height, codec,
-                                     CODECS.get(codec)))  # fmt: skip
+            size = _SIZE.fullmatch(message)
+            if size is None:
+                counts.failed(line)
+                continue
+            if frames.size is not None:  # two sizes without a capture between: old agent
+                frames.flush(None)
+            frames.size, frames.sized = int(size.group(1)), us
         elif message.startswith("Args: "):
             args.rows.append((us / 1e6, len(args.rows), message[6:]))
+        elif message.startswith("Started new stream"):
+            found = _STREAM.fullmatch(message)
+            if found is None:
+                counts.failed(line)
+                continue
+            frames.stream = len(streams.rows)
+            width, height, codec = (int(g) for g in found.groups())
+            streams.rows.append((us / 1e6, frames.stream, width, height, codec,
+                                 CODECS.get(codec)))  # fmt: skip
+        else:
+            if message.startswith(_AGENT_WORDS):
+                counts.failed(line)
+            continue  # else a plugin's own line (Agent::LogStat)
+        recognised += 1
     frames.flush(None)
-    return {"agent_frames": frames.table, "agent_streams": streams, "agent_args": args}
+    counts.recognised = recognised
+    tables = {"agent_frames": frames.table, "agent_streams": streams, "agent_args": args}
+    return Parsed(tables, counts)
 
 
 def summarize(records: list[Record]) -> Section:

@@ -9,11 +9,10 @@ truth and a fix here can re-read old runs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import LineCounts, Parsed, Rows, json_samples
 from collector.measurements.summarizing import by, mean
 
 SYSTEM_FIELDS = (
@@ -30,20 +29,16 @@ NET_FIELDS = (
 USER, NICE, SYSTEM, IDLE, IOWAIT, IRQ, SOFTIRQ, STEAL = range(8)
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     system = Rows(SYSTEM_FIELDS)
     net = Rows(NET_FIELDS)
+    counts = LineCounts()
     previous: dict[str, Any] | None = None
-    for line in text.splitlines():
-        try:
-            sample = json.loads(line)
-            float(sample["t"])
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut by the end of the window
+    for sample in json_samples(text, counts):
         if previous is not None:
             _rates(previous, sample, system, net)
         previous = sample
-    return {"system": system, "system_net": net}
+    return Parsed({"system": system, "system_net": net}, counts)
 
 
 def _rates(a: dict[str, Any], b: dict[str, Any], system: Rows, net: Rows) -> None:

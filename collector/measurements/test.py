@@ -8,7 +8,7 @@ boot, not a sample of the window: it is dropped.
 from __future__ import annotations
 
 from collector.measurements.base import Figure, Measurement, Record, Sampler, Section, Summary
-from collector.measurements.parsing import Rows, split_timestamp
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines, split_timestamp
 from collector.measurements.summarizing import by, mean
 
 FIELDS = (
@@ -17,24 +17,29 @@ FIELDS = (
 )  # fmt: skip
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     table = Rows(FIELDS)
     header: list[str] | None = None
     first = True
-    for raw in text.splitlines():
+    lines = log_lines(text)
+    counts = LineCounts(lines=len(lines))
+    for raw in lines:
         t, line = split_timestamp(raw)
         parts = line.split()
         if not parts or parts[0].startswith("procs"):
             continue
         if parts[0] == "r":
             header = parts
+            counts.recognised += 1
             continue
         if header is None or t is None or len(parts) != len(header):
             continue
         try:
             values = dict(zip(header, (int(p) for p in parts), strict=True))
         except ValueError:
+            counts.failed(raw)
             continue
+        counts.recognised += 1
         if first:  # averages since boot
             first = False
             continue
@@ -51,7 +56,7 @@ def parse(text: str) -> dict[str, Rows]:
                 values["cs"],
             )
         )
-    return {"test": table}
+    return Parsed({"test": table}, counts)
 
 
 def summarize(records: list[Record]) -> Section:

@@ -15,29 +15,34 @@ Any command's output and status are attached to the experiment, and its
 from __future__ import annotations
 
 from collector.measurements.base import Measurement, Sampler
-from collector.measurements.parsing import Rows
+from collector.measurements.parsing import LineCounts, Parsed, Rows, log_lines
 
 CONTENT_FIELDS = ("content", "width", "height", "fps")
 FRAME_FIELDS = ("time", "frame")
 
 
-def parse(text: str) -> dict[str, Rows]:
+def parse(text: str) -> Parsed:
     content = Rows(CONTENT_FIELDS)
     frames = Rows(FRAME_FIELDS)
-    for line in text.splitlines():
+    lines = log_lines(text)
+    counts = LineCounts(lines=len(lines))
+    for line in lines:
         parts = line.split()
         if len(parts) == 2 and parts[0].isdigit():
             try:
                 frames.rows.append((float(parts[1]), int(parts[0])))
             except ValueError:
-                continue
-        elif len(parts) == 6 and parts[:2] == ["#", "content"] and parts[4] == "fps":
+                counts.failed(line)
+        elif parts[:2] == ["#", "content"]:
             try:
+                if len(parts) != 6 or parts[4] != "fps":
+                    raise ValueError
                 width, height = (int(v) for v in parts[3].split("x"))
                 content.rows.append((parts[2], width, height, float(parts[5])))
             except ValueError:
-                continue
-    return {"workload_content": content, "workload_frames": frames}
+                counts.failed(line)
+    counts.recognised = len(content.rows) + len(frames.rows)
+    return Parsed({"workload_content": content, "workload_frames": frames}, counts)
 
 
 MEASUREMENT = Measurement(

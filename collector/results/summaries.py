@@ -123,3 +123,24 @@ def summarize_records(
         else:
             figures[summary.name] = summary.summarize(records)
     return figures
+
+
+def file_warnings(reader: Reader, uuid: str, tables: Iterable[str]) -> list[str]:
+    """What the run said of its raw files' lines (ingest's ``parsed_files``), one line each.
+
+    Lines that looked like a parser's format but did not parse, and logs
+    with no line of the format at all: a table then has the right look and
+    wrong or empty fields, which must not go unnoticed.
+    """
+    if "parsed_files" not in tables:
+        return []
+    columns, rows = reader.rows("parsed_files", [uuid])
+    out = []
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        if record.get("warning"):
+            out.append(
+                f"{record['measurement']} on {record['host']}, {record['file']}: "
+                f"{record['warning']}"
+            )
+    return out

@@ -24,11 +24,11 @@ from collector.config.plan import CONFIG_FILE, read_plan
 from collector.config.secrets import scrub, scrub_bytes
 from collector.errors import StoreLocked
 from collector.measurements import registry
-from collector.measurements.parsing import Rows
 from collector.measurements.pipeline import pipeline_table
 from collector.paths import PROJECT_ROOT
 from collector.running.clock import correction
 from collector.running.events import phase_durations, read_events
+from collector.running.raw_tables import HostClock, parse_raw
 from collector.store.experiment import Experiment
 from collector.store.sqlite import SAVE_WAIT
 from collector.version import __version__
@@ -156,7 +156,7 @@ def build_experiment(
             if (host, m["name"]) in failed or (host, "") in failed:
                 continue
             host_raw = run_dir / "raw" / host
-            clock = _HostClock(offsets.get(host, 0.0), utc_offsets.get(host, 0), window)
+            clock = HostClock(offsets.get(host, 0.0), utc_offsets.get(host, 0), window)
             sampler_dirs = _sampler_dirs(host_raw, m["role"])
             if not any((d / "status.json").exists() for d in sampler_dirs):
                 problems.append(f"{m['name']} on {host}: no result (host lost during the run?)")
@@ -173,13 +173,7 @@ def build_experiment(
                 problem = _sampler_problem(status, sampler_dir)
                 if problem:
                     problems.append(f"{m['name']} on {host}: {problem}")
-            for relative, parse in registry.parsers_for(m["role"]).items():
-                path = host_raw / relative
-                if not path.exists():
-                    continue
-                for table_name, parsed in parse(path.read_text(errors="replace")).items():
-                    warmup = table_name in registry.get(m["role"]).warmup_tables
-                    data_rows += _add_rows(experiment, table_name, parsed, host, clock, warmup)
+            data_rows += parse_raw(experiment, host_raw, host, m, clock, secrets)
     if last_end is not None and window.get("end_at") and last_end < window["end_at"]:
         experiment.ended_at = last_end
     return experiment, problems, data_rows
@@ -287,29 +281,6 @@ def _sampler_dirs(host_raw: Path, role: str) -> list[Path]:
     )
 
 
-@dataclass
-class _HostClock:
-    """Moves a host's times to the controller's clock.
-
-    ``time`` columns are epoch seconds in the host's clock. Logs that only
-    print a local time of day (``HH:MM:SS.mmm``) give ``time_of_day`` instead;
-    the window's date and the host's UTC offset place it.
-    """
-
-    offset: float
-    utc_offset: int
-    window: dict[str, Any]
-
-    def from_time_of_day(self, seconds: float) -> float | None:
-        start = self.window.get("start_at")
-        if start is None:
-            return None
-        local_start = start + self.offset + self.utc_offset
-        midnight = local_start - local_start % 86400
-        candidates = (midnight + d + seconds - self.utc_offset for d in (-86400, 0, 86400))
-        return min(candidates, key=lambda t: abs(t - start - self.offset))
-
-
 def _sampler_row(
     host: str,
     name: str,
@@ -354,38 +325,6 @@ def _tail(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1][:300] if lines else ""
-
-
-def _add_rows(
-    experiment: Experiment,
-    name: str,
-    parsed: Rows,
-    host: str,
-    clock: _HostClock,
-    keep_warmup: bool = False,
-) -> int:
-    """Add a parser's rows with the host, and ``time`` moved to the controller's clock."""
-    fields = ("host", *parsed.fields)
-    table = experiment.create_table(name, fields)
-    t = parsed.fields.index("time") if "time" in parsed.fields else None
-    tod = parsed.fields.index("time_of_day") if "time_of_day" in parsed.fields else None
-    start = clock.window.get("start_at")
-    if t is None or (not clock.offset and tod is None and start is None):
-        rows = [(host, *row) for row in parsed.rows]
-    else:
-        rows = []
-        for row in parsed.rows:
-            values = list(row)
-            if values[t] is None and tod is not None and values[tod] is not None:
-                values[t] = clock.from_time_of_day(values[tod])
-            if values[t] is not None:
-                values[t] = values[t] - clock.offset
-                # What a sampler saw during the warm-up is not the window's.
-                if start is not None and values[t] < start and not keep_warmup:
-                    continue
-            rows.append((host, *values))
-    table.add_many(rows)
-    return len(rows)
 
 
 def _stopped_early(experiment: Experiment) -> bool:

@@ -91,7 +91,8 @@ def test_figures_are_found_by_table_and_name():
 def test_parse_file_takes_old_names_and_says_which_measurements_parse(tmp_path: Path):
     log = tmp_path / "vmstat.txt"
     log.write_text("1.0  r  b swpd free buff cache si so bi bo in cs us sy id wa st\n")
-    assert set(registry.parse_file("Test", log)) == {"test"}
+    tables, warnings = registry.parse_file("Test", log)
+    assert set(tables) == {"test"} and tables.lines.recognised == 1 and warnings == []
     with pytest.raises(
         CollectorError, match="no parser for measurement 'network_conditions'; parsers"
     ):
@@ -106,15 +107,17 @@ def test_parse_file_reads_gzip_and_any_line_ending(tmp_path: Path):
     from tests.unit.measurements.spice_logs import read
 
     text = read("mjpeg-ball-640/client.log")
-    expected = registry.parse_file("remote_viewer", _write(tmp_path / "plain.log", text))
-    assert len(expected["client_frames"].rows) == 301
+    expected, warnings = registry.parse_file("remote_viewer", _write(tmp_path / "plain.log", text))
+    assert len(expected["client_frames"].rows) == 301 and warnings == []
     for name, data in {
         "client.log.gz": gzip.compress(text.encode()),
         "crlf.log": text.replace("\n", "\r\n").encode(),
         "no-final-newline.log": text.rstrip("\n").encode(),
     }.items():
         (tmp_path / name).write_bytes(data)
-        assert registry.parse_file("RemoteViewer", tmp_path / name) == expected, name
+        tables, _ = registry.parse_file("RemoteViewer", tmp_path / name)
+        assert tables == expected, name
+        assert tables.lines.describe() == expected.lines.describe(), name
     (tmp_path / "cut.gz").write_bytes(gzip.compress(text.encode())[:200])
     with pytest.raises(CollectorError, match=r"cannot decompress .*cut\.gz"):
         registry.parse_file("remote_viewer", tmp_path / "cut.gz")

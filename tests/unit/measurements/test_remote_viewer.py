@@ -133,7 +133,8 @@ def test_client_skips_garbage_and_cut_lines():
         "display-2:0: video margin: 409"
     )
     text = (
-        margin[25:] + "\n"  # cut first line
+        margin[25:] + "\n"  # cut inside its GLib prefix: the head and message are whole
+        + margin[60:] + "\n"  # cut inside the file name
         + margin + "\n"
         + margin.replace("409", "5, set to 0 since there is no playback") + "\n"
         + margin.replace("409", "4x9") + "\n"
@@ -145,7 +146,7 @@ def test_client_skips_garbage_and_cut_lines():
         + margin  # a last line without its newline (a pasted excerpt) is read
     )  # fmt: skip
     rows = remote_viewer.parse(text)["client_frames"].rows
-    assert [r[3] for r in rows] == [409, -3, 409, 409]
+    assert [r[3] for r in rows] == [409, 409, -3, 409, 409]
     assert remote_viewer.parse(text.replace("\n", "\r\n")) == remote_viewer.parse(text)
     assert remote_viewer.parse(text.replace("\n", "\r")) == remote_viewer.parse(text)
     assert all(not t.rows for t in remote_viewer.parse("\x00\n\r\n").values())
@@ -159,6 +160,7 @@ def test_client_recorder_fixture():
     assert rows[2] == {
         "time": None, "trace_time": 3.071407, "seq": 219, "mm_time": 1097253, "size": 9544,
         "creation_time": 5312939702, "decoded_time": 5102, "queue": 2, "queue_before": 1,
+        "keyframe": None,
     }  # fmt: skip
     assert [r["mm_time"] for r in rows] == [1097186, 1097219, 1097253, 1097286]
     text = (
@@ -168,11 +170,24 @@ def test_client_recorder_fixture():
         "before 6\n"
         "[7 0.7] frames_stats frame mm_time 1 size 2 creation time 3 decoded time 4 queue 5 "
         "bef\n"
+        # 0.37: no "before"
+        "[8 0.8] frames_stats frame mm_time 1 size 2 creation time 3 decoded time 4 queue 5\n"
+        # patched builds (SPICE's streaming studies, 2019-2020): a trailing keyframe flag
+        "[9 0.9] frames_stats frame mm_time 1 size 2 creation time 3 decoded time 4 queue 5 "
+        "before 6 keyframe 1\n"
+        # a recorder counting from the epoch, and recorder 1.1's indent
+        "[10 1554119595.056377] (1)  frames_stats: frame mm_time 1 size 2 creation time 3 "
+        "decoded time 4 queue 5 before 6\n"
     )
-    assert remote_viewer.parse(text)["client_decode"].rows == [
-        (1795851939.5, 0.5, 5, 1, 2, 3, 4, 5, 6),
-        (None, 0.6, 6, 1, 2, 3, 4, 5, 6),
+    parsed = remote_viewer.parse(text)
+    assert parsed["client_decode"].rows == [
+        (1795851939.5, 0.5, 5, 1, 2, 3, 4, 5, 6, None),
+        (None, 0.6, 6, 1, 2, 3, 4, 5, 6, None),
+        (None, 0.8, 8, 1, 2, 3, 4, 5, None, None),
+        (None, 0.9, 9, 1, 2, 3, 4, 5, 6, 1),
+        (1554119595.056377, None, 10, 1, 2, 3, 4, 5, 6, None),
     ]
+    assert (parsed.lines.recognised, parsed.lines.unparsed) == (5, 1)
 
 
 def test_client_stream_summary_fixture():
@@ -214,6 +229,7 @@ def test_names_are_valid_sql_identifiers():
     }  # fmt: skip
     assert set(remote_viewer.parse("")) == {
         "client_frames", "client_late_frames", "client_stream_summary", "client_decode",
+        "client_drops",
     }  # fmt: skip
 
 

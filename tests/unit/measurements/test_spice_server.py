@@ -191,7 +191,7 @@ def test_server_skips_noise_garbage_and_cut_lines():
         "video-delay 408 audio-delay 4294967295"
     )
     text = (
-        report[40:] + "\n"  # the window cut the first line
+        report[40:] + "\n"  # the window cut the first line inside its GLib prefix: still read
         "interface_get_command: native\n"
         "  28\r" + report + "\n"  # the driver's counter glued in front: still read
         "  29\rinterface_get_command: native\n"
@@ -202,9 +202,15 @@ def test_server_skips_noise_garbage_and_cut_lines():
         + report.replace("#frames 5", "#frames 5 extra") + "\n"
         + report  # a last line without its newline (a pasted excerpt) is read
     )  # fmt: skip
-    rows = spice_server.parse(text)["spice_client_reports"].rows
-    assert len(rows) == 2
-    assert rows[0][3] == rows[1][3] == 5
+    parsed = spice_server.parse(text)
+    rows = parsed["spice_client_reports"].rows
+    assert len(rows) == 3
+    assert rows[0][3] == rows[1][3] == rows[2][3] == 5
+    assert rows[0][1] is None and rows[1][1] == 25469.181  # the cut line lost its time of day
+    # the cut report and the one with a word too many looked like reports and did not parse
+    assert (parsed.lines.recognised, parsed.lines.unparsed) == (3, 2)
+    assert parsed.lines.examples == [report[:-30], report.replace("#frames 5", "#frames 5 extra")]
+    assert parsed.lines.ignored == parsed.lines.lines - 5
     assert spice_server.parse(text.replace("\n", "\r\n")) == spice_server.parse(text)
     assert spice_server.parse("") == spice_server.parse("\n") == spice_server.parse("garbage")
     assert all(not t.rows for t in spice_server.parse("\r\n\x00").values())
@@ -245,7 +251,8 @@ def test_server_recorder_other_layouts():
     )
     rows = spice_server.parse(text)["spice_packets"].rows
     assert rows == [
-        (None, 1554119595.056535, 59561, "stream_channel_data", 212621, 313704699),
+        # a recorder counting from the epoch: its time is a time, not a trace time
+        (1554119595.056535, None, 59561, "stream_channel_data", 212621, 313704699),
         (None, 0.25, 7, "stream_channel_data", 212621, 313704699),
         (None, None, None, "stream_device_data", 212621, 313704699),
         (1795851939.5, 0.26, 8, "stream_device_data", 212621, 313704699),
