@@ -89,7 +89,8 @@ _HEAD_PATTERN = (
     r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?"
     r"[^\s:=()]*channel-display[\w-]*\.c:\d+ "
 )
-_HEAD = re.compile(_HEAD_PATTERN + "(.*)")
+# the same, keeping which file: the decoder a line without a channel is about
+_HEAD = re.compile(r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?[^\s:=()]*channel-display([\w-]*)\.c:\d+ (.*)")
 _CHANNEL = r"([\w-]+-\d+:\d+): "
 # The bulk of a client log: header and message in one regex.
 _MARGIN = re.compile(_HEAD_PATTERN + _CHANNEL + r"video (?:margin|latency): (-?\d+)$")
@@ -103,7 +104,7 @@ _RENDERING = re.compile(
 )
 _PIPELINE = re.compile(r"the GStreamer pipeline dropped (?:a frame|(\d+) frames)")
 _PUSH = re.compile(r"GStreamer error: unable to push frame(?: of size \d+)?")
-_DROPPING = re.compile(r"dropping a late (\w+) frame")
+_DROPPING = re.compile(r"dropping a late \w+ frame")
 _STREAM = re.compile(_CHANNEL + r"display_handle_stream_(create|destroy): id (\d+)")
 _SUMMARY = re.compile(
     _CHANNEL + r"\w+: id=(\d+) #in-frames=(\d+) out/in=(\S+) #drops-on-(?:receive|arrive)=(\d+) "
@@ -141,9 +142,10 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _decoder(function: str) -> str:
-    """The decoder a "rendering too late" line came from, by the function that printed it."""
-    return "gstreamer" if function == "schedule_frame" else "mjpeg"
+def _decoder(file: str) -> str:
+    """The decoder a line came from, by its file: channel-display-gst.c, -mjpeg.c or
+    (0.31 and older, whose only decoder was MJPEG) channel-display.c."""
+    return "gstreamer" if file == "-gst" else "mjpeg"
 
 
 class _Client:
@@ -170,7 +172,7 @@ class _Client:
         channel, stream_id = self.stream()
         self.drops.rows.append((t, tod, channel, stream_id, reason, count, late_ms, decoder))
 
-    def read(self, t: float | None, tod: float | None, message: str) -> bool:
+    def read(self, t: float | None, tod: float | None, file: str, message: str) -> bool:
         """Whether the message (after the file:line head) was one of the parser's."""
         found = _LATE.fullmatch(message)
         if found:
@@ -182,7 +184,7 @@ class _Client:
             return True
         found = _RENDERING.fullmatch(message)
         if found:
-            self.drop(t, tod, RENDERING_TOO_LATE, 1, int(found[2]), _decoder(found[1]))
+            self.drop(t, tod, RENDERING_TOO_LATE, 1, int(found[2]), _decoder(file))
             return True
         found = _PIPELINE.fullmatch(message)
         if found:
@@ -193,7 +195,7 @@ class _Client:
             return True
         found = _DROPPING.fullmatch(message)
         if found:
-            self.drop(t, tod, LATE_FRAME, 1, decoder=found[1].lower())
+            self.drop(t, tod, LATE_FRAME, 1, decoder=_decoder(file))
             if self.pending_late is not None:
                 self.late.rows[self.pending_late] = (*self.late.rows[self.pending_late][:-1], 1)
                 self.pending_late = None
@@ -278,8 +280,8 @@ def parse(text: str) -> Parsed:
         if head is None:
             counts.failed(raw)
             continue
-        hms, msec, message = head.groups()
-        if client.read(journal_time if t is None else t, time_of_day(hms, msec), message):
+        hms, msec, file, message = head.groups()
+        if client.read(journal_time if t is None else t, time_of_day(hms, msec), file, message):
             recognised += 1
         else:
             counts.failed(raw)

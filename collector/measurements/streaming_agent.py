@@ -191,7 +191,8 @@ def summarize(records: list[Record]) -> Section:
 MEASUREMENT = Measurement(
     name="streaming_agent",
     # the agent's own frame log, or (mode: follow) the lines of a log written elsewhere
-    samplers=(Sampler("streaming_agent", {"frames.log": parse, "output": parse}),),
+    samplers=(Sampler("streaming_agent", {"frames.log": parse, "output": parse},
+                      no_lines="no frame log lines: was the agent started with -l?"),),
     tables={
         "agent_frames": FRAME_FIELDS,
         "agent_streams": STREAM_FIELDS,

@@ -18,6 +18,7 @@ from collector.config.plan import read_plan
 from collector.errors import StoreError
 from collector.running import recover
 from collector.running.events import append_event, read_events
+from collector.results.summaries import file_warnings
 from collector.running.ingest import build_experiment, save_run
 
 RUNS = Path(__file__).parents[2] / "fixtures" / "runs"
@@ -172,3 +173,36 @@ def test_a_lost_host_is_a_failure_until_it_is_recovered(tmp_path: Path):
     assert problems == [] and experiment.tables["failures"].rows == []
     assert "lab-guest" in {row[0] for row in experiment.tables["system"].rows}
     assert recover.lost_hosts(read_events(run_dir)) == []
+
+
+def test_each_raw_file_s_lines_are_recorded_and_what_was_not_read_is_said(tmp_path: Path):
+    experiment, _, _ = built(LAB)
+    table = experiment.tables["parsed_files"]
+    files = [dict(zip(table.fields, row, strict=True)) for row in table.rows]
+    client = next(f for f in files if f["file"] == "remote_viewer/output")
+    assert client["host"] == "lab-client" and client["measurement"] == "remote_viewer"
+    assert client["recognised"] >= len(margin_lines(LAB)) > 0
+    assert client["lines"] == client["recognised"] + client["unparsed"] + client["ignored"]
+    assert {f["warning"] for f in files} == {None}
+    assert {(f["host"], f["file"]) for f in files} >= {
+        ("lab-host", "spice_server/output"), ("lab-guest", "system/output"),
+    }  # fmt: skip
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(LAB, run_dir)
+    output = run_dir / "raw/lab-client/remote_viewer/output"
+    broken = "(rv:1): GSpice-DEBUG: ../src/channel-display.c:1693 display-2:0: video margin: x"
+    output.write_text(output.read_text() + broken + "\n")
+    (run_dir / "raw/lab-host/spice_server/output").write_text("qemu-system-x86_64: started\n")
+    database = tmp_path / "warned.db"
+    saved = save_run(run_dir, database=database)
+    reader = store.open_reader(database)
+    shown = reader.experiment(saved.uuid)
+    warnings = file_warnings(reader, saved.uuid, shown["tables"])
+    assert sorted(warnings) == [
+        "remote_viewer on lab-client, remote_viewer/output: 1 line(s) looked like the format but "
+        "did not parse (a version or a patch the parser does not know?), the first: "
+        f"{broken!r}",
+        "spice_server on lab-host, spice_server/output: no spice-server debug lines: was QEMU "
+        "started with G_MESSAGES_DEBUG=Spice (or all; SPICE_DEBUG_LEVEL=4 for spice 0.12)?",
+    ]
