@@ -9,6 +9,7 @@ module declares which raw file it reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,28 +67,30 @@ class LineCounts:
         )
 
 
-def json_samples(text: str, counts: LineCounts) -> list[dict[str, Any]]:
-    """The JSON objects of a sampler's JSON lines (the role's own sampler scripts).
+def json_samples(text: str, counts: LineCounts) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a sampler's JSON lines (the role's own sampler scripts), one by one.
 
-    A line cut by the end of the window (the file's last, without its newline)
-    is no loss; any other line that is not a JSON object with a time ``t``
-    looked like a sample and did not parse.
+    A generator, so that a parser keeps only the samples it still needs:
+    a list of all of them makes the garbage collector walk every one again
+    and again (about four times slower on a long run). A line cut by the end
+    of the window (the file's last, without its newline) is no loss; any
+    other line that is not a JSON object with a time ``t`` looked like a
+    sample and did not parse. The counts are complete once it is exhausted.
     """
-    samples = []
     lines = log_lines(text)
     counts.lines = len(lines)
     cut = None if text.endswith(("\n", "\r")) else len(lines) - 1
+    loads = json.loads
     for at, line in enumerate(lines):
         try:
-            sample = json.loads(line)
+            sample = loads(line)
             sample["t"] = float(sample["t"])
         except (ValueError, KeyError, TypeError, IndexError):
             if at != cut and line.strip():
                 counts.failed(line)
             continue
-        samples.append(sample)
-    counts.recognised = len(samples)
-    return samples
+        counts.recognised += 1
+        yield sample
 
 
 class Parsed(dict[str, Rows]):
@@ -173,6 +176,29 @@ def journal_entry_time(line: str, current: float | None) -> float | None:
         except ValueError:
             return None
     return current
+
+
+def clock_before(line: str, at: int) -> tuple[str | None, str | None]:
+    """GLib's ``HH:MM:SS.mmm: `` just before the source path that ends at ``at``.
+
+    GLib 2.56 and later print the time of day right before the message, which
+    for spice's debug macros starts with ``__FILE__`` (``../src/x.c``); the
+    path runs back to a space, a ``=`` or the line's start. (None, None) when
+    there is no time there. Faster than an optional group in front of a
+    searched pattern, which the regex engine tries at every position.
+    """
+    start = max(line.rfind(" ", 0, at), line.rfind("=", 0, at)) + 1
+    stamp = line[start - 14 : start - 2]
+    if (
+        len(stamp) == 12
+        and line[start - 2 : start] == ": "
+        and stamp[2] == ":" == stamp[5]
+        and stamp[8] == "."
+        and stamp[9:].isdigit()
+        and stamp[:2].isdigit()
+    ):
+        return stamp[:8], stamp[9:]
+    return None, None
 
 
 class TimeOfDay:

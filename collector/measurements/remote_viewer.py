@@ -52,6 +52,7 @@ from collector.measurements.parsing import (
     Parsed,
     Rows,
     TimeOfDay,
+    clock_before,
     journal_entry_time,
     log_lines,
     recorder_head,
@@ -84,16 +85,12 @@ APPSRC_NOT_READY = "appsrc_not_ready"  # idem, before the pipeline was up
 # by SPICE_DEBUG as "FILE:LINE message" (G_STRLOC, then a space); GLib or
 # whatever re-routes it puts anything in front: "(prog:pid): GSpice-DEBUG: ",
 # "GSpice-DEBUG: ", "qemu: info: GSpice: ", a journal's "MESSAGE=" ... Only the
-# time of day GLib (2.56 and later) prints just before the file is read.
-_HEAD_PATTERN = (
-    r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?"
-    r"[^\s:=()]*channel-display[\w-]*\.c:\d+ "
-)
-# the same, keeping which file: the decoder a line without a channel is about
-_HEAD = re.compile(r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?[^\s:=()]*channel-display([\w-]*)\.c:\d+ (.*)")
+# time of day GLib (2.56 and later) prints just before the file is read
+# (clock_before). The file says which decoder a line without a channel is about.
+_HEAD = re.compile(r"channel-display([\w-]*)\.c:\d+ (.*)")
 _CHANNEL = r"([\w-]+-\d+:\d+): "
 # The bulk of a client log: header and message in one regex.
-_MARGIN = re.compile(_HEAD_PATTERN + _CHANNEL + r"video (?:margin|latency): (-?\d+)$")
+_MARGIN = re.compile(r"channel-display\.c:\d+ " + _CHANNEL + r"video (?:margin|latency): (-?\d+)$")
 # ", dropin" (sic) in 0.20-0.27, ", dropping" in 0.28-0.35, nothing since
 _LATE = re.compile(
     _CHANNEL
@@ -247,9 +244,10 @@ def parse(text: str) -> Parsed:
             t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
             found = _MARGIN.search(line)
             if found:
-                hms, msec, channel, margin = found.groups()
+                channel, margin = found.groups()
                 t = journal_time if t is None else t
-                client.frames.rows.append((t, time_of_day(hms, msec), channel, int(margin)))
+                tod = time_of_day(*clock_before(line, found.start()))
+                client.frames.rows.append((t, tod, channel, int(margin)))
                 client.pending_late = None
                 recognised += 1
             elif "since there is no playback" in line:
@@ -270,8 +268,7 @@ def parse(text: str) -> Parsed:
             continue
         t, line = split_timestamp(raw) if raw[:1].isdigit() else (None, raw)
         if _APPSRC in line:  # spice_warning: domain Spice, "FILE:LINE:FUNCTION: " head
-            hms_msec = _SPICE_TIME.search(line)
-            tod = time_of_day(*hms_msec.groups()) if hms_msec else None
+            tod = time_of_day(*clock_before(line, max(line.find("channel-display"), 0)))
             client.drop(journal_time if t is None else t, tod, APPSRC_NOT_READY, 1, None,
                         "gstreamer")  # fmt: skip
             recognised += 1
@@ -280,8 +277,9 @@ def parse(text: str) -> Parsed:
         if head is None:
             counts.failed(raw)
             continue
-        hms, msec, file, message = head.groups()
-        if client.read(journal_time if t is None else t, time_of_day(hms, msec), file, message):
+        file, message = head.groups()
+        tod = time_of_day(*clock_before(line, head.start()))
+        if client.read(journal_time if t is None else t, tod, file, message):
             recognised += 1
         else:
             counts.failed(raw)
@@ -295,9 +293,6 @@ def parse(text: str) -> Parsed:
         "client_drops": client.drops,
     }
     return Parsed(tables, counts)
-
-
-_SPICE_TIME = re.compile(r"(\d\d:\d\d:\d\d)\.(\d{3}): ")
 
 
 def _decode(raw: str, decode: Rows, journal_time: float | None) -> bool:

@@ -61,6 +61,7 @@ from collector.measurements.parsing import (
     Parsed,
     Rows,
     TimeOfDay,
+    clock_before,
     journal_entry_time,
     log_lines,
     recorder_head,
@@ -92,10 +93,7 @@ NO_AUDIO = 4294967295  # UINT32_MAX: the client has no audio playback
 # "(prog:pid): SpiceWorker-Debug **: " (0.12), GLib without its "(prog:pid): ",
 # a re-routed "qemu: info: Spice: ", a journal's "MESSAGE=", the driver's
 # "  28\r" ... so the head is searched for by the file and function alone.
-_HEAD = re.compile(
-    r"(?:(\d\d:\d\d:\d\d)\.(\d{3}): )?"
-    r"([^\s:=()]+\.c(?:pp)?):\d+:(\w+): (.*)"
-)
+_HEAD = re.compile(r"([^\s:=()]+\.c(?:pp)?):\d+:(\w+): (.*)")
 # [ORDER TIME] (recorder), an indent "(n)" (recorder 1.1+), the label with
 # (0.14.2) or without (0.14.3 on) its colon.
 _PACKET = re.compile(
@@ -208,9 +206,9 @@ def parse(text: str) -> Parsed:
         head = _HEAD.search(line)
         if head is None:
             continue  # a marker in someone else's line
-        hms, msec, path, function, message = head.groups()
+        path, function, message = head.groups()
         t = journal_time if t is None else t
-        tod = time_of_day(hms, msec)
+        tod = time_of_day(*clock_before(line, head.start()))
         before = sum(len(table.rows) for table in tables)
         encoder = _encoder(path)
         if encoder is None:

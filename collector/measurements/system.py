@@ -42,31 +42,34 @@ def parse(text: str) -> Parsed:
 
 
 def _rates(a: dict[str, Any], b: dict[str, Any], system: Rows, net: Rows) -> None:
-    dt = b["t"] - a["t"]
+    """One row of each table from two consecutive samples (a long run has millions)."""
+    t = b["t"]
+    dt = t - a["t"]
     if dt <= 0:
         return
     cpu_a, cpu_b = a["cpu"], b["cpu"]
-    delta = [y - x for x, y in zip(cpu_a, cpu_b, strict=False)]
+    user, nice, sys_, idle, iowait, irq, softirq, steal = (
+        y - x for x, y in zip(cpu_a[:8], cpu_b[:8], strict=False)
+    )
     # guest time is already counted in user; leave guest columns out of the total
-    total = sum(delta[:8]) or 1
-
-    def pct(*cols: int) -> float:
-        return round(100.0 * sum(delta[c] for c in cols) / total, 2)
-
+    scale = 100.0 / ((user + nice + sys_ + idle + iowait + irq + softirq + steal) or 1)
+    idle_pct = round(idle * scale, 2)
+    iowait_pct = round(iowait * scale, 2)
     mem = b["mem"]
+    total_kb = mem.get("MemTotal")
     available = mem.get("MemAvailable", mem.get("MemFree", 0))
     system.rows.append(
         (
-            b["t"],
-            round(100.0 - pct(IDLE, IOWAIT), 2),
-            pct(USER, NICE),
-            pct(SYSTEM, IRQ, SOFTIRQ),
-            pct(IOWAIT),
-            pct(STEAL),
-            pct(IDLE),
-            mem.get("MemTotal"),
+            t,
+            round(100.0 - round((idle + iowait) * scale, 2), 2),
+            round((user + nice) * scale, 2),
+            round((sys_ + irq + softirq) * scale, 2),
+            iowait_pct,
+            round(steal * scale, 2),
+            idle_pct,
+            total_kb,
             available,
-            mem.get("MemTotal", 0) - available,
+            (total_kb or 0) - available,
             *b["load"],
             round((b.get("ctxt", 0) - a.get("ctxt", 0)) / dt, 1),
             round((b.get("intr", 0) - a.get("intr", 0)) / dt, 1),
@@ -74,13 +77,15 @@ def _rates(a: dict[str, Any], b: dict[str, Any], system: Rows, net: Rows) -> Non
             b.get("procs_blocked"),
         )
     )
+    before = a["net"]
     for name, (rxb, rxp, txb, txp) in sorted(b["net"].items()):
-        if name not in a["net"]:
+        old = before.get(name)
+        if old is None:
             continue
-        orxb, orxp, otxb, otxp = a["net"][name]
+        orxb, orxp, otxb, otxp = old
         net.rows.append(
             (
-                b["t"], name,
+                t, name,
                 round((rxb - orxb) / dt, 1), round((txb - otxb) / dt, 1),
                 round((rxp - orxp) / dt, 1), round((txp - otxp) / dt, 1),
                 rxb, txb,

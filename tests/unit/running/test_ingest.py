@@ -16,9 +16,9 @@ import pytest
 from collector import store
 from collector.config.plan import read_plan
 from collector.errors import StoreError
+from collector.results.summaries import file_warnings
 from collector.running import recover
 from collector.running.events import append_event, read_events
-from collector.results.summaries import file_warnings
 from collector.running.ingest import build_experiment, save_run
 
 RUNS = Path(__file__).parents[2] / "fixtures" / "runs"
