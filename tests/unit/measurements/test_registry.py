@@ -11,6 +11,7 @@ import yaml
 from collector.config.roles import discover_roles
 from collector.errors import CollectorError
 from collector.measurements import registry
+from collector.measurements.parsing import Parsed
 from collector.paths import ROLES_DIR
 
 MEASUREMENTS = sorted(registry.measurements())
@@ -53,7 +54,11 @@ def test_parsers_emit_exactly_the_declared_tables(name):
     measurement = registry.get(name)
     emitted: dict[str, tuple[str, ...]] = {}
     for parse in measurement.parsers().values():
-        for table, rows in parse("").items():
+        parsed = parse("")
+        # and count the lines they read: an empty file has none
+        assert isinstance(parsed, Parsed) and parsed.lines.describe().startswith("0 lines: 0 ")
+        assert parse("\n\n").lines.lines == 2
+        for table, rows in parsed.items():
             emitted[table] = rows.fields
     assert emitted == dict(measurement.tables)
     assert not set(measurement.derived) & set(measurement.tables)
