@@ -8,35 +8,47 @@ spice-gtk's ``SPICE_DEBUG()`` is ``g_debug(G_STRLOC " " fmt)`` and a channel's
 
     (remote-viewer:PID): GSpice-DEBUG: HH:MM:SS.mmm: ../src/FILE:LINE CHANNEL: message
 
-Tables (formats of spice-gtk 0.42, src/channel-display.c):
+A line is found by its ``channel-display*.c:LINE `` alone, whatever is in
+front (GLib without its prefix, a re-routed log, a journal). Formats of every
+spice-gtk from 0.20 to 0.42; docs/parsers.md says which version printed what.
 
-- ``client_frames``: one row per ``video margin: N`` line, printed for every
-  stream frame that arrived in time (margin = frame mm_time - client mm_time,
-  ms). Older spice-gtk printed the same value as ``video latency: N``; that is
-  read too. ``video margin: N, set to 0 since there is no playback`` is a
-  second line about the same frame and is not counted.
+Tables:
+
+- ``client_frames``: one row per ``video margin: N`` line (``video latency: N``
+  before 0.38), printed for every stream frame that arrived in time (margin =
+  frame mm_time - client mm_time, ms). ``..., set to 0 since there is no
+  playback`` is a second line about the same frame and is not counted.
 - ``client_late_frames``: one row per ``stream data too late by N ms (ts: T,
-  mmtime: M)`` line (older spice-gtk appends ``, dropping``); ``dropped`` is 1
-  when the decoder's ``dropping a late ... frame`` follows before the next
-  frame's line (the MJPEG decoders drop late frames, the GStreamer one does
-  not).
+  mmtime: M)`` line (``, dropin`` in 0.20-0.27, ``, dropping`` in 0.28-0.35);
+  ``dropped`` is 1 for ``, dropin`` (dropped on arrival) or when a decoder's
+  ``dropping a late MJPEG frame`` follows before the next frame's line.
+- ``client_drops``: frames the decoders and the playback dropped, as they
+  happen: ``rendering too late`` (``reason`` rendering_too_late, with
+  ``late_ms``), ``the GStreamer pipeline dropped N frames`` (pipeline_dropped,
+  ``count`` N), ``dropping a late MJPEG frame`` (late_frame), ``unable to push
+  frame`` (push_failed) and the Appsrc warning (appsrc_not_ready). Those lines
+  name no stream: ``stream_id`` and ``channel`` are the newest stream created
+  (``display_handle_stream_create``) and not destroyed; ``decoder`` is from
+  the file that printed the line.
 - ``client_stream_summary``: the statistics printed when a stream is
-  destroyed (``display_stream_stats_debug``, ``destroy_stream`` before 0.40):
-  ``id``, ``#in-frames``, ``out/in``, ``#drops-on-receive``,
-  ``avg-late-time(ms)``, ``#drops-on-playback``, and from the lines that
-  follow it ``#drops-sequences`` and ``drops-total-duration``.
+  destroyed: ``id``, ``#in-frames``, ``out/in``, ``#drops-on-receive``
+  (``#drops-on-arrive`` before 0.28), ``avg-late-time(ms)``,
+  ``#drops-on-playback``, and from the lines that follow it
+  ``#drops-sequences`` and ``drops-total-duration``.
 - ``client_decode``: the ``frames_stats`` recorder trace of the GStreamer
-  decoder (src/channel-display-gst.c), one row per decoded frame:
+  decoder (src/channel-display-gst.c, 0.37 on), one row per decoded frame:
   ``frame mm_time M size S creation time T decoded time D queue Q before B``.
   ``creation_time`` is the frame's arrival, g_get_monotonic_time() in µs;
   ``decoded_time`` the µs from arrival to decoded; ``queue`` the decoding
-  queue length then, ``queue_before`` (``before``, an SQL keyword) its length
-  when the frame was queued. ``trace_time`` and ``seq`` are the recorder's
-  ``[ORDER RELTIME]`` (seconds since the first record, global order).
+  queue length then, ``queue_before`` (``before``, an SQL keyword; 0.38 on)
+  its length when the frame was queued; ``keyframe`` the flag patched builds
+  append. ``trace_time`` and ``seq`` are the recorder's ``[ORDER TIME]``
+  (seconds since its first record, global order).
 
 ``time`` is the sampler runner's ``<epoch> `` prefix when the line has one,
-else None; ``time_of_day`` is the log's own local ``HH:MM:SS.mmm`` in seconds
-since midnight.
+else a journal entry's time, else None; ``time_of_day`` is the log's own
+local ``HH:MM:SS.mmm`` in seconds since midnight. Lines with the parser's
+markers that do not parse are counted (``Parsed.lines``), not dropped in silence.
 """
 
 from __future__ import annotations

@@ -1,12 +1,18 @@
 """``spice_server``: the server's view of the stream, from libspice-server's logs.
 
-libspice-server's stderr: its GLib debug log and its recorder traces.
+libspice-server's stderr: its debug log and its recorder traces.
 
-The debug log is what ``G_MESSAGES_DEBUG=all`` makes GLib print for
-``spice_debug()`` (spice-common ``common/log.c``: ``"%s:%s: "`` of
+The debug log is what ``G_MESSAGES_DEBUG=Spice`` (or ``all``) makes GLib print
+for ``spice_debug()`` (spice-common ``common/log.c``: ``"%s:%s: "`` of
 ``__FILE__:__LINE__`` and ``__FUNCTION__``, then the message)::
 
     (process:PID): Spice-DEBUG: HH:MM:SS.mmm: ../server/FILE:LINE:FUNCTION: message
+
+spice-server 0.12 (and 0.13.0) had spice-common's own logger, enabled by
+``SPICE_DEBUG_LEVEL=4``: ``(PROG:PID): SpiceWorker-Debug **: FILE:LINE:FUNCTION:
+message``. A line is found by its ``FILE.c:LINE:FUNCTION: `` alone, whatever
+is in front (GLib without its prefix, ``qemu: info: Spice: ``, a journal);
+docs/parsers.md lists the formats of every release from 0.12 to 0.15.
 
 The program name is ``process`` unless the host program sets one (Xorg
 does: ``(Xorg:2377)``); warnings read ``Spice-WARNING **:``. The spiceqxl
@@ -21,15 +27,18 @@ message, ``Stream data packet size %u mm_time %u``:
 ``stream_device_data`` when the streaming agent's frame is read
 (server/red-stream-device.cpp) and ``stream_channel_data`` when it is sent to
 the client (server/stream-channel.cpp). The recorder's default line is
-``[ORDER RELTIME] LABEL MESSAGE``; older recorders wrote ``LABEL: MESSAGE``
-and optionally a ``file:line:`` before the bracket; all of them are read.
+``[ORDER RELTIME] LABEL MESSAGE`` (1.0.8, spice 0.14.3 on); 0.14.2's wrote
+``LABEL: MESSAGE``, the ``recorder_location`` tweak puts ``file:line:``
+before the bracket, ``recorder_abstime`` a UTC time of day in it, and
+recorder 1.1 an indent ``(n)`` after it; all of them are read.
 
 Tables:
 
 - ``spice_streams``: one row per stream event: creation (``stream ID WxH
-  (l, t) (r, b) FPS fps``), the measured input frame rate
-  (``attach_stream: input-fps=N``, every 5 s of a stream), stop and detach
-  (``stream ID``). ``event`` is the function that printed the line.
+  (l, t) (r, b) FPS fps``; no fps before 0.13), the measured input frame rate
+  (``input-fps=N``, every 5 s of a stream), stop and detach (``stream ID``).
+  ``event`` is the function that printed the line, as the release named it
+  (``red_create_stream``, ``display_channel_create_stream``, ...).
 - ``spice_client_reports``: one row per client stream report, as the MJPEG
   encoder (``#frames``, ``#drops``, ``duration``, ``video-delay``,
   ``audio-delay``) or the GStreamer encoder (``drops/frames in Nms margins
@@ -42,10 +51,11 @@ Tables:
 - ``spice_packets``: the recorder's ``Stream data packet`` traces.
 
 ``time`` is the sampler runner's ``<epoch> `` prefix when the line has one,
-else None; ``time_of_day`` is the log's own local ``HH:MM:SS.mmm`` in seconds
-since midnight. Recorder lines carry the recorder's clock instead
-(``trace_time``, seconds since the process's first record; ``seq``, the
-recorder's global order).
+else a journal entry's time, else None; ``time_of_day`` is the log's own
+local ``HH:MM:SS.mmm`` in seconds since midnight. Recorder lines carry the
+recorder's clock instead (``trace_time``, always seconds since the process's
+first record; ``seq``, the recorder's global order); a recorder patched to
+count from the epoch gives ``time`` instead of ``trace_time``.
 """
 
 from __future__ import annotations

@@ -89,10 +89,16 @@ def _groups(frame: pd.DataFrame, *keys: str) -> Iterable[tuple[str, pd.DataFrame
     )
 
 
-def _per_second(t: pd.Series, duration: float) -> tuple[np.ndarray, np.ndarray]:
-    """Events counted in each whole second of the window (empty seconds count 0)."""
+def _per_second(
+    t: pd.Series, duration: float, weights: pd.Series | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Events (or their ``weights``) counted in each whole second of the window (empty: 0)."""
     seconds = max(math.ceil(duration), int(t.max()) + 1 if len(t) else 1)
-    counts = np.bincount(np.clip(np.floor(t).astype(int), 0, None), minlength=seconds)
+    counts = np.bincount(
+        np.clip(np.floor(t).astype(int), 0, None),
+        weights=None if weights is None else weights.to_numpy(),
+        minlength=seconds,
+    )
     return np.arange(len(counts)) + 0.5, counts
 
 
@@ -110,6 +116,10 @@ def frame_rate(tables: Tables, start: float, duration: float) -> Plot | None:
         # a report spans its first to its last frame: one interval fewer than frames
         fps = (group["frames"].astype(float) - 1) / seconds.where(seconds > 0)
         axes.plot(group["t"], fps, marker="o", markersize=3, label=f"server: client reports {name}")
+    client_drops = _timed(tables.get("client_drops"), start)
+    for name, group in _groups(client_drops, "host"):
+        x, counts = _per_second(group["t"], duration, group["count"].fillna(1).astype(float))
+        axes.step(x, counts, where="mid", linestyle=":", label=f"client dropped {name}")
     drops = _timed(tables.get("spice_server_drops"), start)
     for name, group in _groups(drops, "host"):
         if "fps" in group and group["fps"].notna().any():

@@ -31,7 +31,7 @@ GENERATOR = f"python -m collector {__version__}"
 REPORT = "report.html"
 # Tables the report reads for its plots; the others are only counted.
 PLOTTED_TABLES = (
-    "client_frames", "client_late_frames", "client_decode", "agent_frames",
+    "client_frames", "client_late_frames", "client_drops", "client_decode", "agent_frames",
     "spice_client_reports", "spice_server_drops", "spice_packets", "network_connections",
     "network_interface", "system", "system_net", "test", "process", "gpu_samples", "gpu_engines",
     "glass_frames", "glass_quality",

@@ -124,7 +124,9 @@ def test_it_measures(project: Path, tmp_path: Path):
         project, sys.executable, "-m", "collector", "parse", "loadavg",
         str(database.parent / "runs" / experiment["uuid"] / "raw/localhost/loadavg/output"),
     )  # fmt: skip
-    assert parsed.returncode == 0 and parsed.stdout.startswith("loadavg: "), parsed.stderr
+    assert parsed.returncode == 0 and parsed.stdout.startswith("lines: "), parsed.stderr
+    assert "0 looked like the format but did not parse" in parsed.stdout
+    assert "\nloadavg: " in parsed.stdout and "warning" not in parsed.stdout
 
 
 def shown_rows(database: Path, uuid: str) -> int:

@@ -207,3 +207,33 @@ def test_a_log_without_a_line_of_its_format_says_why():
     client = get("remote_viewer").samplers[0]
     warnings = client.warnings({"output": remote_viewer.parse("").lines})
     assert "SPICE_DEBUG=1" in warnings["output"][0]
+
+
+def test_parse_prints_the_counts_and_warnings(tmp_path):
+    import io
+    import json
+
+    from collector import cli
+
+    log = tmp_path / "frames.log"
+    log.write_text((VERSIONS / "streaming-agent-0.2.log").read_text() + "9: Frame of ? bytes\n")
+    out = io.StringIO()
+    assert cli.main(["parse", "streaming_agent", str(log)], out=out) == 0
+    text = out.getvalue()
+    assert text.startswith(
+        "lines: 20 lines: 16 recognised, 1 looked like the format but did not parse, 3 ignored\n"
+        "warning: 1 line(s) looked like the format but did not parse"
+    )
+    assert "agent_frames: 3 rows" in text
+    out = io.StringIO()
+    assert cli.main(["parse", "streaming_agent", str(log), "--json"], out=out) == 0
+    document = json.loads(out.getvalue())
+    assert document["lines"] == {
+        "total": 20, "recognised": 16, "unparsed": 1, "ignored": 3,
+        "unparsed_examples": ["9: Frame of ? bytes"],
+    }  # fmt: skip
+    assert len(document["tables"]["agent_frames"]) == 3 and len(document["warnings"]) == 1
+    log.write_text("the agent was never started with -l\n")
+    out = io.StringIO()
+    assert cli.main(["parse", "streaming_agent", str(log)], out=out) == 0
+    assert "warning: no frame log lines: was the agent started with -l?" in out.getvalue()

@@ -132,3 +132,15 @@ def test_compare_shows_the_glass_headline_figures(glass_sweep):
     latency = rows[f"glass.{CLIENT}.latency_p50_ms"]
     assert latency.n_a == latency.n_b == 2
     assert latency.mean_b - latency.mean_a == pytest.approx(150, abs=20)
+
+
+def test_the_frame_rate_plot_shows_the_client_s_drops_per_second():
+    drops = pd.DataFrame({
+        "host": [CLIENT] * 3, "time": [START + 0.2, START + 0.7, START + 2.5],
+        "count": [1, 3, 2],
+    })  # fmt: skip
+    x, counts = plots._per_second(drops["time"] - START, 4.0, drops["count"].astype(float))
+    assert list(counts) == [4, 0, 2, 0] and list(x) == [0.5, 1.5, 2.5, 3.5]
+    assert plots.frame_rate({}, START, 4.0) is None
+    drawn = plots.frame_rate({"client_drops": drops}, START, 4.0)
+    assert drawn is not None and drawn.name == "frame_rate"

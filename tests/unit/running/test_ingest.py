@@ -8,12 +8,14 @@ ingest's own helpers.
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from collector import store
+from collector import cli, store
 from collector.config.plan import read_plan
 from collector.errors import StoreError
 from collector.results.summaries import file_warnings
@@ -206,3 +208,12 @@ def test_each_raw_file_s_lines_are_recorded_and_what_was_not_read_is_said(tmp_pa
         "spice_server on lab-host, spice_server/output: no spice-server debug lines: was QEMU "
         "started with G_MESSAGES_DEBUG=Spice (or all; SPICE_DEBUG_LEVEL=4 for spice 0.12)?",
     ]
+    out = io.StringIO()
+    assert cli.main(["show", saved.uuid, "--db", str(database)], out=out) == 0
+    shown_lines = out.getvalue().splitlines()
+    assert sorted(line for line in shown_lines if line.startswith("  warning    ")) == [
+        f"  warning    {w}" for w in sorted(warnings)
+    ]
+    out = io.StringIO()
+    assert cli.main(["show", saved.uuid, "--db", str(database), "--json"], out=out) == 0
+    assert sorted(json.loads(out.getvalue())["warnings"]) == sorted(warnings)
