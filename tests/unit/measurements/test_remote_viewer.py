@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.measurements import remote_viewer, spice_server
+from collector.measurements import registry, remote_viewer, spice_server
 from collector.store.names import validate_field_name, validate_table_name
 from tests.unit.measurements.spice_logs import LOGS, SAMPLES, read, tod
 
@@ -68,6 +68,11 @@ def test_late_frames_of_the_capped_link():
         "late_ms": 1494, "ts": 1095692, "mm_time": 1097186, "dropped": 1,
     }  # fmt: skip
     assert rows[-1]["late_ms"] == 13
+    # the MJPEG decoder's drops are the client's drops in the window, as they happened
+    drops = tables["client_drops"].as_dicts()
+    assert len(drops) == 77 and {d["reason"] for d in drops} == {"late_frame"}
+    assert {d["decoder"] for d in drops} == {"mjpeg"} and sum(d["count"] for d in drops) == 77
+    assert drops[0]["time_of_day"] == tod("07:12:29.054")
     for folder in SAMPLES[:3]:
         assert remote_viewer.parse(read(f"{folder}/client.log"))["client_late_frames"].rows == []
 
@@ -252,3 +257,23 @@ def test_a_long_log_counts_every_copy():
         copies = 200_000 // text.count("\n") + 1
         rows = parse(text * copies)[table].rows
         assert len(rows) == per_copy * copies
+
+
+def test_dropped_frames_are_figures_of_the_channel_even_without_a_drop():
+    frames = [
+        {"host": "c", "channel": "display-2:0", "time": 1.0 + i / 30, "margin_ms": 10}
+        for i in range(30)
+    ] + [{"host": "d", "channel": "display-2:0", "time": 1.0, "margin_ms": 5}]
+    drops = [
+        {"host": "c", "channel": None, "reason": "pipeline_dropped", "count": 3},  # no stream
+        {"host": "c", "channel": "display-2:0", "reason": "rendering_too_late", "count": 1},
+        {"host": "c", "channel": "display-2:0", "reason": "push_failed", "count": 1},
+    ]
+    figures = remote_viewer.summarize_frames(frames, drops)
+    assert {k: figures["c/display-2:0"][k] for k in
+            ("dropped_frames", "dropped_playback", "dropped_decoder")} == {
+        "dropped_frames": 5, "dropped_playback": 2, "dropped_decoder": 3,
+    }  # fmt: skip
+    # a client with no drop says 0, so that compare has a number on both sides
+    assert figures["d/display-2:0"]["dropped_frames"] == 0
+    assert registry.figure("client_frames", "dropped_frames").headline
