@@ -24,7 +24,8 @@ TOP_LEVEL_KEYS = (
     "matrix",
 )  # fmt: skip
 DATABASE_KEYS = ("local", "remote")
-LOCAL_DATABASE_KEYS = ("path",)
+LOCAL_DATABASE_KEYS = ("path", "type")
+LOCAL_DATABASE_TYPES = ("sqlite",)  # the old script's ``type: sqlite``: the only kind
 REMOTE_DATABASE_KEYS = (
     "type",
     "host",
@@ -39,6 +40,8 @@ REMOTE_DATABASE_TYPES = ("postgresql",)
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 MATRIX_MODES = ("baseline", "full")
 MATRIX_KEYS = ("mode", "repeat")
+# The old script's machines: {GROUP: {type: remote, host: user@address}}, or empty: this one.
+MACHINE_TYPES = ("remote", "local")
 # Options that pick the inventory groups instead of setting a role variable.
 MACHINE_OPTIONS = ("machine", "machines")
 
@@ -57,6 +60,8 @@ class MeasurementConfig:
     groups: tuple[str, ...]
     options: dict[str, Any] = field(repr=False)
     variables: dict[str, Any] = field(repr=False)
+    # the old script's parameter names of the old options used (``FPS``): kept findable
+    legacy_parameters: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, repr=False)

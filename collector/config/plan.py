@@ -85,6 +85,7 @@ def make_plan(
                 "options": mask_values(m.options, secrets),
                 "variables": mask_values(m.variables, secrets),
                 "inventory_variables": {h: v for h, v in from_inventory.items() if v},
+                "legacy_parameters": mask_values(m.legacy_parameters, secrets),
             }
         )
         entry_points = [

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from collector.config.legacy import legacy_option, merge_options, old_name
 from collector.config.merge import same, split_measurement
 from collector.config.model import (
     COMMAND_LINE,
@@ -20,7 +21,9 @@ from collector.config.model import (
     DEFAULT_DURATION,
     DEFAULT_LOCAL_DATABASE,
     LOCAL_DATABASE_KEYS,
+    LOCAL_DATABASE_TYPES,
     MACHINE_OPTIONS,
+    MACHINE_TYPES,
     MATRIX_KEYS,
     MATRIX_MODES,
     REMOTE_DATABASE_KEYS,
@@ -186,8 +189,18 @@ class Validator:
             path: KeyPath = ("machines", str(group))
             if not isinstance(group, str):
                 raise self.error(path, "group names must be strings")
+            if value is None:
+                continue  # the old script's empty entry: this machine
             if not isinstance(value, str | dict):
                 raise self.error(path, f"expected a host name or a mapping, got {kind(value)}")
+            if isinstance(value, dict):  # other keys are recorded as the old script kept them
+                if value.get("type", "remote") not in MACHINE_TYPES:
+                    raise self.error((*path, "type"), "expected one of: remote, local")
+                host = value.get("host")
+                if host is not None and (not isinstance(host, str) or not host):
+                    raise self.error((*path, "host"), f"expected user@address, got {kind(host)}")
+                if value.get("type") == "remote" and host is None:
+                    raise self.error((*path, "host"), "required for a remote machine: user@address")
         return copy.deepcopy(machines)
 
     # databases
@@ -203,10 +216,16 @@ class Validator:
             local = Path(value)
         elif isinstance(value, dict):
             self.check_keys(value, path, LOCAL_DATABASE_KEYS)
+            if "type" in value and value["type"] not in LOCAL_DATABASE_TYPES:
+                raise self.error((*path, "type"), "unsupported database type; expected 'sqlite'")
             inner = value.get("path")
-            if not isinstance(inner, str) or not inner:
+            if inner is None and "type" in value:
+                # the old script's {type: sqlite}: its benchmark.db, where ours always is
+                local = DEFAULT_LOCAL_DATABASE
+            elif not isinstance(inner, str) or not inner:
                 raise self.error((*path, "path"), f"expected a file path, got {kind(inner)}")
-            local = Path(inner)
+            else:
+                local = Path(inner)
         else:
             raise self.error(
                 path, f"expected a file path or a mapping with 'path', got {kind(value)}"
@@ -322,6 +341,9 @@ class Validator:
         )
         groups = role.groups
         given: dict[str, Any] = {}
+        legacy: dict[str, Any] = {}  # the role options the old script's option names set
+        legacy_from: dict[str, str] = {}  # role option -> the old option that set it
+        parameters: dict[str, Any] = {}  # the old script's parameter names, for the experiment
         machine_keys = [key for key in options if key in MACHINE_OPTIONS]
         if len(machine_keys) > 1:
             raise self.error((*path, "machines"), "give either 'machine' or 'machines', not both")
@@ -334,14 +356,43 @@ class Validator:
                 continue
             variable = prefix + key
             spec = role.options.get(variable)
+            # under its old name, an old option keeps its old meaning (SpiceServer's log)
+            old = legacy_option(role.name, name, key)
+            if old is not None:
+                if old.number and not _is_number(value):
+                    raise self.error(where, f"expected a number, got {kind(value)}")
+                for option, translated in old.translate(value).items():
+                    option_spec = role.options[prefix + option]
+                    if not isinstance(translated, dict):
+                        self.check_option(translated, option_spec, where)
+                    if option in legacy_from and not isinstance(translated, dict):
+                        raise self.error(where, f"sets '{option}' as '{legacy_from[option]}' does")
+                    legacy_from[option] = key
+                    merge_options(legacy, {option: translated})
+                if old.parameter:
+                    parameters[old.parameter] = value
+                continue
             if spec is None or variable == machines_var:
                 hint = _did_you_mean(key, [*known, "machine"])
+                if legacy_option(role.name, old_name(role.name), key) is not None:
+                    hint = (
+                        f"; '{key}' is the old script's option: it takes it under the old name "
+                        f"'{old_name(role.name)}'"
+                    )
                 listed = ", ".join(["machine", *known])
                 raise self.error(
                     where, f"unknown option for measurement '{name}'{hint}; options: {listed}"
                 )
             self.check_option(value, spec, where)
             given[key] = value
+        for option, value in legacy.items():
+            if option in given and not isinstance(value, dict):
+                raise self.error(
+                    (*path, legacy_from[option]),
+                    f"sets '{option}', which is given too; keep one of them",
+                )
+            # an explicit mapping (``options:``) wins over what old names put in it
+            given[option] = {**value, **given[option]} if option in given else value
 
         variables: dict[str, Any] = {}
         for variable, spec in role.options.items():
@@ -362,6 +413,7 @@ class Validator:
             groups=groups,
             options=copy.deepcopy(given),
             variables=variables,
+            legacy_parameters=copy.deepcopy(parameters),
         )
 
     def groups(self, value: Any, path: KeyPath) -> tuple[str, ...]:

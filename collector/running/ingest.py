@@ -200,6 +200,9 @@ def _add_parameters(experiment: Experiment, plan: dict[str, Any]) -> None:
             experiment.set_parameter(
                 m["role"], name.removeprefix(prefix), _effective(name, value, m["hosts"], inventory)
             )
+        # the old script's names of the old options used (FPS, bitrate ...), next to ours
+        for name, value in sorted((m.get("legacy_parameters") or {}).items()):
+            experiment.set_parameter(m["role"], name, value)
 
 
 def _effective(name: str, default: Any, hosts: list[str], inventory: dict[str, dict]) -> Any:

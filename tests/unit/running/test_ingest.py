@@ -217,3 +217,17 @@ def test_each_raw_file_s_lines_are_recorded_and_what_was_not_read_is_said(tmp_pa
     out = io.StringIO()
     assert cli.main(["show", saved.uuid, "--db", str(database), "--json"], out=out) == 0
     assert sorted(json.loads(out.getvalue())["warnings"]) == sorted(warnings)
+
+
+def test_the_old_script_s_parameter_names_are_kept_next_to_ours(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(LAB, run_dir)
+    plan = json.loads((run_dir / "plan.json").read_text())
+    viewer = next(m for m in plan["measurements"] if m["role"] == "remote_viewer")
+    viewer["legacy_parameters"] = {"FPS": 10, "bitrate": 8000000}
+    (run_dir / "plan.json").write_text(json.dumps(plan))
+    experiment, _, _ = built(run_dir)
+    values = {(m, n): v for m, n, v in experiment.parameters}
+    assert values[("remote_viewer", "FPS")] == 10
+    assert values[("remote_viewer", "bitrate")] == 8000000
+    assert ("remote_viewer", "uri") in values  # ours are still there
