@@ -2,6 +2,8 @@
 
 Every command's work is in its own module; errors the user can act on are
 CollectorErrors, printed on one line with a non-zero exit, never a traceback.
+The file is longer than 500 lines because it is every command's options and
+output in one place, one short function per command; each one's work is not.
 """
 
 from __future__ import annotations
@@ -151,6 +153,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
     rec.set_defaults(func=_cmd_recover)
+
+    inventory = sub.add_parser(
+        "inventory", help="write the inventory the old script's machines: describes"
+    )
+    inventory.add_argument(
+        "--from", dest="source", type=Path, required=True, metavar="CONFIG",
+        help="the benchmark.yaml whose machines: to read",
+    )  # fmt: skip
+    inventory.add_argument("--secure", type=Path, help="secure.yaml to merge")
+    inventory.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    inventory.set_defaults(func=_cmd_inventory)
 
     save = sub.add_parser(
         "save", help="save a run directory as an experiment (after ansible-playbook was cut short)"
@@ -390,6 +403,28 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
             print(f"  {row}", file=out)
         if len(rows.rows) > 3:
             print("  ...", file=out)
+    return 0
+
+
+def _cmd_inventory(args: argparse.Namespace, out: TextIO) -> int:
+    import yaml
+
+    from collector.config.machines import describe, inventory_from_machines
+
+    config = load_config(args.source, args.secure)
+    where = display_path(config.path)
+    if not config.machines:
+        raise CollectorError(f"{where}: no machines: to build an inventory from")
+    text = yaml.safe_dump(inventory_from_machines(config.machines, where), sort_keys=False)
+    header = f"# Built from machines: in {where} ({describe(config.machines)}).\n"
+    if args.output is None:
+        out.write(header + text)
+        return 0
+    try:
+        args.output.write_text(header + text)
+    except OSError as e:
+        raise CollectorError(f"cannot write {args.output}: {e.strerror or e}") from None
+    print(f"wrote {args.output}: {describe(config.machines)}", file=out)
     return 0
 
 

@@ -17,9 +17,9 @@ from typing import TextIO
 from collector.config.load import load_config
 from collector.config.plan import run_dir_for
 from collector.config.secrets import scrub
-from collector.paths import DEFAULT_INVENTORY
 from collector.running.ansible import Progress, extravars_for, play, without_secret_environment
 from collector.running.events import read_events
+from collector.running.run import inventory_for
 
 
 @dataclass
@@ -45,7 +45,7 @@ def doctor(
             play(
                 "doctor.yml",
                 run_dir / "runner",
-                (inventory or DEFAULT_INVENTORY).resolve(),
+                inventory_for(inventory, config, out),
                 extravars_for(config, run_id, {}),
                 Progress(out, verbose=False, quiet=True),
                 None,

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import yaml
+
 from collector import store
 from collector.config.load import load_config
+from collector.config.machines import describe, has_remote, inventory_from_machines
 from collector.config.model import Config
 from collector.config.plan import PLAN_FILE, run_dir_for
 from collector.errors import CollectorError, StoreError
@@ -38,6 +41,8 @@ EXIT_PROBLEMS = 1  # partial or failed experiment
 EXIT_NO_EXPERIMENT = 2
 EXIT_INTERRUPTED = 130
 SAVE_PLAY = "Save the experiment"
+# The inventory built from the old script's machines:, beside the database.
+MACHINES_INVENTORY = "machines-inventory.yml"
 
 
 @dataclass
@@ -73,7 +78,7 @@ def run_experiment(
     config = load_config(request.config, request.secure, overrides=overrides)
     for note in config.notes:
         print(f"note: {note}", file=out)
-    inventory = resolve_inventory(request.inventory)
+    inventory = inventory_for(request.inventory, config, out)
     run_id = str(uuid.uuid4())
     run_dir = run_dir_for(config.local_database, run_id)
     extravars = extravars_for(config, run_id, overrides)
@@ -91,6 +96,29 @@ def run_experiment(
         else:
             interrupted = _drive(config, run_dir, inventory, extravars, progress, interrupt)
     return outcome(config.local_database, run_id, interrupted=interrupted, out=out)
+
+
+def inventory_for(requested: Path | None, config: Config, out: TextIO) -> Path:
+    """The inventory a run uses: the one given, else one built from the old ``machines:``.
+
+    With no ``-i`` and a ``machines:`` naming a remote machine, the old
+    script's way of naming the lab still decides where things run: the
+    inventory it describes is written beside the database (a stable path, so
+    that the lock of one run per inventory holds) and the run says so.
+    """
+    if requested is not None or not has_remote(config.machines):
+        return resolve_inventory(requested)
+    path = config.local_database.parent / MACHINES_INVENTORY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inventory = inventory_from_machines(config.machines, str(config.path))
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    print(
+        f"inventory: built from machines: in {config.path.name} ({describe(config.machines)}): "
+        f"{path}",
+        file=out,
+        flush=True,
+    )
+    return path.resolve()
 
 
 def resolve_inventory(inventory: Path | None) -> Path:

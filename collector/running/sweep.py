@@ -42,7 +42,13 @@ from collector.running.preflight_cache import (
     inventory_fingerprint,
     write_cache,
 )
-from collector.running.run import EXIT_INTERRUPTED, RunRequest, resolve_inventory, run_experiment
+from collector.running.run import (
+    EXIT_INTERRUPTED,
+    RunRequest,
+    inventory_for,
+    resolve_inventory,
+    run_experiment,
+)
 
 SETTINGS = ("mode", "repeat")
 DONE = ("ok", "partial")
@@ -204,6 +210,7 @@ def run_sweep(
         left = SweepPlan(config, plan.sweep_id, todo).estimate()
         print(f"estimated time: {_duration(left)}", file=out)
         return 0
+    inventory = inventory_for(inventory, config, out)  # once: every run uses the same
     # One handler for the whole sweep: a signal between two runs ends it too.
     with Interrupt(out) as interrupt:
         return _run_points(plan, todo, inventory, verbose, out, interrupt)
