@@ -154,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("-v", "--verbose", action="store_true", help="show Ansible's own output")
     rec.set_defaults(func=_cmd_recover)
 
+    legacy = sub.add_parser(
+        "import-legacy", help="import the old script's result file (its SQLite benchmark.db)"
+    )
+    legacy.add_argument("file", type=Path, help="the old script's SQLite result file")
+    _config_options(legacy)
+    legacy.add_argument(
+        "--db", type=Path, help="SQLite database to import into (default: databases.local)"
+    )
+    legacy.set_defaults(func=_cmd_import_legacy)
+
     inventory = sub.add_parser(
         "inventory", help="write the inventory the old script's machines: describes"
     )
@@ -403,6 +413,19 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
             print(f"  {row}", file=out)
         if len(rows.rows) > 3:
             print("  ...", file=out)
+    return 0
+
+
+def _cmd_import_legacy(args: argparse.Namespace, out: TextIO) -> int:
+    from collector.store.legacy import import_legacy_sqlite
+
+    database = _database(args)
+    done = import_legacy_sqlite(args.file, database, lambda m: print(m, file=out, flush=True))
+    print(
+        f"imported {len(done.imported)} experiment(s) from {args.file} into {database}; "
+        f"{len(done.already_there)} already there",
+        file=out,
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ from functools import cache
 
 from collector.measurements import registry
 from collector.measurements.base import Figure, Record, Section, Summary
+from collector.results.legacy import LEGACY_SUMMARIES
 from collector.running.events import phase_totals
 from collector.store.reader import Reader
 
@@ -75,7 +76,8 @@ RUN_SECTIONS = frozenset({SAMPLERS.table, PHASES.table})
 
 @cache
 def all_summaries() -> dict[str, Summary]:
-    return {SAMPLERS.table: SAMPLERS, PHASES.table: PHASES, **registry.summaries()}
+    legacy = {s.table: s for s in LEGACY_SUMMARIES}
+    return {SAMPLERS.table: SAMPLERS, PHASES.table: PHASES, **legacy, **registry.summaries()}
 
 
 def tables_read() -> frozenset[str]:
@@ -85,7 +87,7 @@ def tables_read() -> frozenset[str]:
 
 
 def figure(section: str, name: str) -> Figure | None:
-    own = {SAMPLERS.name: SAMPLERS, PHASES.name: PHASES}
+    own = {SAMPLERS.name: SAMPLERS, PHASES.name: PHASES, **{s.name: s for s in LEGACY_SUMMARIES}}
     summary = own.get(section) or registry.sections().get(section)
     return summary.figure(name) if summary else None
 
