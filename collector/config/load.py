@@ -82,7 +82,7 @@ def load_config(
         secure_path=Path(os.path.abspath(secure_file)) if secure_file is not None else None,
         description=validator.description(data),
         duration=validator.duration(data),
-        measurements=validator.measurements(data),
+        measurements=validator.measurements(data, validator.group_map(data)),
         local_database=validator.local_database(data, config_dir),
         remote_database=validator.remote_database(data),
         machines=validator.machines(data),

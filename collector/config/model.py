@@ -21,7 +21,7 @@ DEFAULT_LOCAL_DATABASE = Path("results") / "benchmark.db"
 
 TOP_LEVEL_KEYS = (
     "description", "duration", "warmup", "cooldown", "measurements", "machines", "databases",
-    "matrix",
+    "matrix", "groups",
 )  # fmt: skip
 DATABASE_KEYS = ("local", "remote")
 LOCAL_DATABASE_KEYS = ("path", "type")
@@ -42,6 +42,8 @@ MATRIX_MODES = ("baseline", "full")
 MATRIX_KEYS = ("mode", "repeat")
 # The old script's machines: {GROUP: {type: remote, host: user@address}}, or empty: this one.
 MACHINE_TYPES = ("remote", "local")
+# The groups the roles' defaults name, which groups: maps onto an inventory's own.
+OUR_GROUPS = ("host", "guest", "client")
 # Options that pick the inventory groups instead of setting a role variable.
 MACHINE_OPTIONS = ("machine", "machines")
 

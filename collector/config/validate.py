@@ -26,6 +26,7 @@ from collector.config.model import (
     MACHINE_TYPES,
     MATRIX_KEYS,
     MATRIX_MODES,
+    OUR_GROUPS,
     REMOTE_DATABASE_KEYS,
     REMOTE_DATABASE_TYPES,
     SSLMODES,
@@ -291,7 +292,26 @@ class Validator:
 
     # measurements
 
-    def measurements(self, data: dict) -> tuple[MeasurementConfig, ...]:
+    def group_map(self, data: dict) -> dict[str, tuple[str, ...]]:
+        """``groups:``: the inventory's own group(s) for each of ours (host, guest, client).
+
+        A team's inventory rarely calls its groups ``host``, ``guest`` and
+        ``client``; this maps ours onto theirs once, for every measurement's
+        default. A measurement's own ``machine:`` names the inventory's groups
+        and is not mapped.
+        """
+        mapping = self.mapping(data, "groups")
+        out: dict[str, tuple[str, ...]] = {}
+        for ours, theirs in mapping.items():
+            where: KeyPath = ("groups", str(ours))
+            if ours not in OUR_GROUPS:
+                raise self.error(where, f"unknown group; expected one of: {', '.join(OUR_GROUPS)}")
+            out[ours] = self.groups(theirs, where)
+        return out
+
+    def measurements(
+        self, data: dict, group_map: dict[str, tuple[str, ...]] | None = None
+    ) -> tuple[MeasurementConfig, ...]:
         path: KeyPath = ("measurements",)
         if "measurements" not in data:
             raise self.error(path, "required: list the measurements to run")
@@ -326,11 +346,20 @@ class Validator:
                     f"{format_key_path(('measurements', seen[role]))}",
                 )
             seen[role] = index
-            result.append(self.measurement(name, catalog[role], options or {}, (*item_path, name)))
+            result.append(
+                self.measurement(
+                    name, catalog[role], options or {}, (*item_path, name), group_map or {}
+                )
+            )
         return tuple(result)
 
     def measurement(
-        self, name: str, role: RoleInfo, options: dict, path: KeyPath
+        self,
+        name: str,
+        role: RoleInfo,
+        options: dict,
+        path: KeyPath,
+        group_map: dict[str, tuple[str, ...]],
     ) -> MeasurementConfig:
         prefix = f"{role.name}_"
         machines_var = f"{role.name}_machines"
@@ -339,7 +368,10 @@ class Validator:
             for option in role.options
             if option.startswith(prefix) and option != machines_var
         )
-        groups = role.groups
+        # the role's default groups, as the inventory calls them (groups:)
+        groups = tuple(
+            dict.fromkeys(g for ours in role.groups for g in group_map.get(ours, (ours,)))
+        )
         given: dict[str, Any] = {}
         legacy: dict[str, Any] = {}  # the role options the old script's option names set
         legacy_from: dict[str, str] = {}  # role option -> the old option that set it

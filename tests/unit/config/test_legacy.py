@@ -132,3 +132,38 @@ def test_an_unknown_local_database_type_is_refused(tmp_path: Path):
     )
     with pytest.raises(ConfigError, match=r"databases\.local\.type: unsupported database type"):
         load_config(path)
+
+
+def test_groups_map_ours_onto_the_inventory_s_own(tmp_path: Path):
+    path = tmp_path / "benchmark.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "measurements": [
+                    "spice_server",
+                    "remote_viewer",
+                    "test",
+                    {"system": {"machine": "host"}},
+                ],
+                "groups": {
+                    "host": "hypervisors",
+                    "guest": ["win10_vms", "linux_vms"],
+                    "client": "thin_clients",
+                },
+            }
+        )  # fmt: skip
+    )
+    config = load_config(path)
+    assert measurement(config, "spice_server").groups == ("hypervisors",)
+    assert measurement(config, "remote_viewer").groups == ("thin_clients",)
+    assert measurement(config, "test").groups == (
+        "hypervisors", "win10_vms", "linux_vms", "thin_clients",
+    )  # fmt: skip
+    # a measurement's own machine: names the inventory's groups already
+    assert measurement(config, "system").groups == ("host",)
+    path.write_text(yaml.safe_dump({"measurements": ["test"], "groups": {"server": "x"}}))
+    with pytest.raises(ConfigError, match="groups.server: unknown group; expected one of: host"):
+        load_config(path)
+    path.write_text(yaml.safe_dump({"measurements": ["test"], "groups": {"host": 3}}))
+    with pytest.raises(ConfigError, match="groups.host: expected a group name"):
+        load_config(path)
