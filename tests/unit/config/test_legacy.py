@@ -151,7 +151,7 @@ def test_groups_map_ours_onto_the_inventory_s_own(tmp_path: Path):
                     "client": "thin_clients",
                 },
             }
-        )  # fmt: skip
+        )
     )
     config = load_config(path)
     assert measurement(config, "spice_server").groups == ("hypervisors",)
@@ -162,8 +162,8 @@ def test_groups_map_ours_onto_the_inventory_s_own(tmp_path: Path):
     # a measurement's own machine: names the inventory's groups already
     assert measurement(config, "system").groups == ("host",)
     path.write_text(yaml.safe_dump({"measurements": ["test"], "groups": {"server": "x"}}))
-    with pytest.raises(ConfigError, match="groups.server: unknown group; expected one of: host"):
+    with pytest.raises(ConfigError, match=r"groups\.server: unknown group; expected one of: host"):
         load_config(path)
     path.write_text(yaml.safe_dump({"measurements": ["test"], "groups": {"host": 3}}))
-    with pytest.raises(ConfigError, match="groups.host: expected a group name"):
+    with pytest.raises(ConfigError, match=r"groups\.host: expected a group name"):
         load_config(path)
