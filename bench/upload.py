@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector import store  # noqa: E402
+from collector.store import sqlite  # noqa: E402
+from collector.store.copytext import copy_lines  # noqa: E402
 from collector.store.experiment import Experiment  # noqa: E402
 from collector.store.remote import RemoteSettings  # noqa: E402
 from collector.store.upload import upload  # noqa: E402
@@ -75,21 +76,23 @@ def main() -> None:
 
             # The same rows, uuid column included, as a file psql reads.
             copy_file = Path(tmp) / "rows.copy"
-            with store.ExperimentReader(database) as reader, copy_file.open("w") as f:
-                for chunk in reader.copy_lines("samples", e.uuid, FIELDS):
-                    f.writelines(f"{e.uuid}\t{line}\n" for line in chunk.splitlines())
-            server.sql("CREATE TABLE samples_copy (LIKE samples INCLUDING ALL)", database="bench")
-            server.sql("ALTER TABLE samples_copy OWNER TO bench", database="bench")
+            with sqlite.connection(database, create=False) as local, copy_file.open("w") as f:
+                for chunk in copy_lines(local, "samples", e.uuid, list(FIELDS), lead=e.uuid + "\t"):
+                    f.write(chunk)
+            # the twin beside the tool's table, in the tool's own schema
+            ours_only = {"database": "bench", "search_path": settings.schema}
+            server.sql("CREATE TABLE samples_copy (LIKE samples INCLUDING ALL)", **ours_only)
+            server.sql("ALTER TABLE samples_copy OWNER TO bench", **ours_only)
             columns = ", ".join(["experiment_uuid", *FIELDS])
             command = [
                 "psql", "-X", "-q", "-h", server.host, "-p", str(server.port), "-U", "bench",
                 "-d", "bench", "-v", "ON_ERROR_STOP=1",
-                "-c", f"\\copy samples_copy ({columns}) FROM '{copy_file}'",
+                "-c", f"\\copy {settings.schema}.samples_copy ({columns}) FROM '{copy_file}'",
             ]  # fmt: skip
             t = time.perf_counter()
             subprocess.run(command, check=True, env={**os.environ, "PGPASSWORD": PASSWORD})
             psql_seconds = time.perf_counter() - t
-            copied = server.sql("SELECT count(*) FROM samples_copy", database="bench")[0][0]
+            copied = server.sql("SELECT count(*) FROM samples_copy", **ours_only)[0][0]
             assert copied == args.rows
             theirs = copied / psql_seconds
     finally:

@@ -157,7 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     legacy = sub.add_parser(
         "import-legacy", help="import the old script's result file (its SQLite benchmark.db)"
     )
-    legacy.add_argument("file", type=Path, help="the old script's SQLite result file")
+    legacy.add_argument("file", type=Path, nargs="?", help="the old script's SQLite result file")
+    legacy.add_argument(
+        "--remote", action="store_true",
+        help="read the old script's tables from databases.remote (PostgreSQL) instead",
+    )  # fmt: skip
     _config_options(legacy)
     legacy.add_argument(
         "--db", type=Path, help="SQLite database to import into (default: databases.local)"
@@ -417,12 +421,22 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_import_legacy(args: argparse.Namespace, out: TextIO) -> int:
-    from collector.store.legacy import import_legacy_sqlite
+    from collector.store.legacy import import_legacy_remote, import_legacy_sqlite
 
+    if (args.file is None) == (not args.remote):
+        raise CollectorError("import-legacy: give the old SQLite FILE, or --remote, not both")
     database = _database(args)
-    done = import_legacy_sqlite(args.file, database, lambda m: print(m, file=out, flush=True))
+    progress = lambda m: print(m, file=out, flush=True)  # noqa: E731
+    if args.remote:
+        from collector.store.remote import RemoteSettings
+
+        config = load_config(args.config, args.secure)
+        settings = RemoteSettings.from_config(config.remote_database, display_path(config.path))
+        done, source = import_legacy_remote(settings, database, progress), settings.describe()
+    else:
+        done, source = import_legacy_sqlite(args.file, database, progress), str(args.file)
     print(
-        f"imported {len(done.imported)} experiment(s) from {args.file} into {database}; "
+        f"imported {len(done.imported)} experiment(s) from {source} into {database}; "
         f"{len(done.already_there)} already there",
         file=out,
     )

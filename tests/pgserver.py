@@ -103,11 +103,19 @@ class PgServer:
         if database:
             self.sql(f'CREATE DATABASE "{database}" OWNER "{user}"')
 
-    def sql(self, statement: str, params: tuple = (), database: str = "postgres") -> list[tuple]:
+    def sql(
+        self,
+        statement: str,
+        params: tuple = (),
+        database: str = "postgres",
+        search_path: str | None = None,
+    ) -> list[tuple]:
         """Run one statement as the superuser (autocommit); rows if it returns any."""
         conn = self.admin(database)
         try:
             with conn.cursor() as cur:
+                if search_path is not None:
+                    cur.execute(f"SET search_path TO {search_path}")
                 cur.execute(statement, params)
                 return cur.fetchall() if cur.description else []
         finally:

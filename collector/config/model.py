@@ -35,6 +35,7 @@ REMOTE_DATABASE_KEYS = (
     "password",
     "sslmode",
     "service",
+    "schema",
 )
 REMOTE_DATABASE_TYPES = ("postgresql",)
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from collector.config.roles import RoleInfo, discover_roles, resolve_measurement
 from collector.config.yamlfile import format_key_path
 from collector.errors import ConfigError
 from collector.measurements import registry
+
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class Origins:
@@ -259,6 +262,11 @@ class Validator:
             elif key == "sslmode":
                 if value not in SSLMODES:
                     raise self.error(where, f"expected one of: {', '.join(SSLMODES)}")
+            elif key == "schema":
+                if not isinstance(value, str) or not SCHEMA_NAME.fullmatch(value):
+                    raise self.error(
+                        where, "expected a schema name: lower-case letters, digits and _"
+                    )
             elif not isinstance(value, str):
                 raise self.error(where, f"expected a string, got {kind(value)}")
         return copy.deepcopy(remote)

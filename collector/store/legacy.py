@@ -60,6 +60,8 @@ SETTINGS = {
 }
 # Our names for the same settings, so new and old runs line up in comparisons.
 OURS = {"FPS": ("streaming_agent", "framerate")}
+# Where the old script's tables are in a shared PostgreSQL database.
+OLD_SCHEMA = "public"
 # A uuid for an old experiment that had none: the same on every import of the file.
 NAMESPACE = uuid_module.UUID("5b1c6c43-0c5a-4b8e-9d61-4f6f1c2a7e10")
 
@@ -80,12 +82,18 @@ def read_legacy(connection: Any, source: str) -> list[Experiment]:
     """
     cursor = connection.cursor()
     columns = _columns(cursor, "experiments", source)
-    cursor.execute(f"SELECT {', '.join(columns)} FROM experiments ORDER BY id")
+    cursor.execute(f"SELECT {', '.join(map(_quoted, columns))} FROM experiments ORDER BY id")
     experiments = []
     for row in cursor.fetchall():
-        old = dict(zip(columns, row, strict=True))
+        # by lower-case name: PostgreSQL folds an unquoted FPS to fps, SQLite keeps it
+        old = {c.lower(): v for c, v in zip(columns, row, strict=True)}
         experiments.append(_experiment(cursor, old, source))
     return experiments
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
 
 
 def _columns(cursor: Any, table: str, source: str) -> list[str]:
@@ -112,10 +120,11 @@ def _experiment(cursor: Any, old: dict[str, Any], source: str) -> Experiment:
     experiment.set_parameter("legacy", "source", source)
     experiment.set_parameter("legacy", "id", old.get("id"))
     for column, (measurement, name) in SETTINGS.items():
-        if old.get(column) is not None:
-            experiment.set_parameter(measurement, name, old[column])
+        value = old.get(column.lower())
+        if value is not None:
+            experiment.set_parameter(measurement, name, value)
             if column in OURS:
-                experiment.set_parameter(*OURS[column], old[column])
+                experiment.set_parameter(*OURS[column], value)
     last = started
     for old_table, (table, machine, wanted) in TABLES.items():
         rows = _rows(cursor, old_table, wanted, old.get("id"))
@@ -138,8 +147,8 @@ def _rows(cursor: Any, table: str, wanted: tuple[str, ...], experiment_id: Any) 
     except Exception:  # an old file without this table: nothing of it
         _rollback(cursor)
         return []
-    present = {d[0] for d in cursor.description}
-    selected = ", ".join(c if c in present else "NULL" for c in wanted)
+    present = {d[0].lower(): d[0] for d in cursor.description}
+    selected = ", ".join(_quoted(present[c]) if c in present else "NULL" for c in wanted)
     cursor.execute(
         f"SELECT {selected} FROM {table} WHERE id_experiment = {_marker(cursor)}",
         (experiment_id,),
@@ -194,6 +203,31 @@ def import_legacy_sqlite(
         experiments = read_legacy(connection, str(path))
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: not a SQLite database of results ({e})") from None
+    finally:
+        connection.close()
+    return save_new(experiments, database, progress)
+
+
+def import_legacy_remote(
+    settings: Any, database: Path, progress: Callable[[str], None] | None = None
+) -> LegacyImport:
+    """Import the old script's results from the shared PostgreSQL database (its own tables).
+
+    The old script kept them in the database's ``public`` schema, where this
+    tool's own tables never are (collector.store.pgschema); only read.
+    """
+    from dataclasses import replace
+
+    import psycopg2
+
+    from collector.store.remote import RemoteError, connect, explain
+
+    old = replace(settings, schema=OLD_SCHEMA)
+    connection = connect(old)
+    try:
+        experiments = read_legacy(connection, f"{old.describe()}, schema {OLD_SCHEMA}")
+    except psycopg2.Error as e:
+        raise RemoteError(explain(e, old)) from None
     finally:
         connection.close()
     return save_new(experiments, database, progress)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from psycopg2 import sql
 
 from collector.store.names import validate_field_name, validate_table_name
-from collector.store.remote import RemoteError
+from collector.store.remote import DEFAULT_SCHEMA, RemoteError
 
 # pg_advisory_xact_lock key for schema changes: "SPBC" as in the SQLite application_id.
 SCHEMA_LOCK = 0x53504243
@@ -90,18 +90,36 @@ def schema_version(cur) -> int | None:
     return row[0] if row else 0
 
 
-def ensure_schema(conn, *, upto: int = SCHEMA_VERSION) -> tuple[int | None, int]:
-    """Create or upgrade the fixed tables; returns (version found, version now)."""
+# The fixed tables: with the measurement tables table_columns lists, this tool's layout.
+FIXED_TABLES = (
+    "collector_schema", "experiments", "parameters", "attachments", "experiment_tables",
+    "table_columns",
+)  # fmt: skip
+OLD_HOME = "public"  # where this tool's tables were before they had a schema of their own
+
+
+def ensure_schema(
+    conn, *, schema: str = DEFAULT_SCHEMA, upto: int = SCHEMA_VERSION
+) -> tuple[int | None, int]:
+    """Create or upgrade the fixed tables in ``schema``; returns (version found, version now).
+
+    The connection resolves names in ``schema`` only (RemoteSettings sets
+    its search_path). This tool's tables from before they had a schema of
+    their own are moved there from ``public`` first, under the same lock.
+    """
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         found = schema_version(cur)
+        if found is None and schema != OLD_HOME:
+            found = _move_old_layout(cur, schema)
         if found is None:
             cur.execute("SELECT to_regclass('experiments') IS NOT NULL")
             if cur.fetchone()[0]:
                 conn.rollback()
                 raise RemoteError(
-                    "the remote database has an experiments table that this tool did not "
-                    "create; use another database"
+                    f"the remote database's schema {schema} has an experiments table that this "
+                    "tool did not create; set databases.remote.schema to another schema"
                 )
         if found is not None and found > SCHEMA_VERSION:
             conn.rollback()
@@ -117,6 +135,25 @@ def ensure_schema(conn, *, upto: int = SCHEMA_VERSION) -> tuple[int | None, int]
             current = version
     conn.commit()
     return found, current
+
+
+def _move_old_layout(cur, schema: str) -> int | None:
+    """Move this tool's tables out of ``public`` into ``schema``; the version moved, if any."""
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{OLD_HOME}.collector_schema",))
+    if not cur.fetchone()[0]:
+        return None
+    cur.execute(sql.SQL("SELECT DISTINCT table_name FROM {}.table_columns").format(
+        sql.Identifier(OLD_HOME)))  # fmt: skip
+    measured = sorted(name for (name,) in cur.fetchall())
+    for table in (*FIXED_TABLES, *measured):
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{OLD_HOME}.{table}",))
+        if cur.fetchone()[0]:
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                    sql.Identifier(OLD_HOME), sql.Identifier(table), sql.Identifier(schema)
+                )
+            )
+    return schema_version(cur)
 
 
 def ensure_tables(conn, tables: dict[str, list[tuple[str, str | None]]]) -> list[str]:

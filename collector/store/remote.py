@@ -21,6 +21,10 @@ from collector.config.secrets import scrub
 from collector.errors import CollectorError
 
 CONNECT_TIMEOUT = 10
+# This tool's tables live in a schema of their own, so that a database that
+# already holds other tables (the old script's experiments, frames ...) is
+# shared without touching them; databases.remote.schema names another.
+DEFAULT_SCHEMA = "spice_bench"
 
 
 class RemoteError(CollectorError):
@@ -39,6 +43,7 @@ class RemoteSettings:
     service: str | None = None
     password: str | None = field(default=None, repr=False)
     source: str = "databases.remote"
+    schema: str = DEFAULT_SCHEMA
 
     @classmethod
     def from_config(cls, remote: dict[str, Any] | None, config_file: str) -> RemoteSettings:
@@ -57,6 +62,7 @@ class RemoteSettings:
             service=remote.get("service"),
             password=remote.get("password"),
             source=f"{config_file}: databases.remote",
+            schema=remote.get("schema") or DEFAULT_SCHEMA,
         )
 
     def connect_kwargs(self) -> dict[str, Any]:
@@ -70,6 +76,8 @@ class RemoteSettings:
             "password": self.password,
             "connect_timeout": CONNECT_TIMEOUT,
             "application_name": "spice-bench collector",
+            # every name this tool uses resolves in its own schema, and only there
+            "options": f"-c search_path={self.schema}",
         }
         return {k: v for k, v in kwargs.items() if v is not None}
 

@@ -120,7 +120,7 @@ def upload(
     with sqlite.connection(database, create=False) as local:
         conn = connect(settings)
         try:
-            found, now = ensure_schema(conn)
+            found, now = ensure_schema(conn, schema=settings.schema)
             if found != now:
                 was = "no schema" if found is None else f"schema {found}"
                 progress(f"remote: {was} -> schema {now}")

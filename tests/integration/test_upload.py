@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import uuid as uuidlib
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
@@ -23,7 +24,7 @@ import yaml
 from collector import store
 from collector.store.experiment import Experiment
 from collector.store.pgschema import SCHEMA_VERSION, ensure_schema
-from collector.store.remote import RemoteError, RemoteSettings, connect
+from collector.store.remote import DEFAULT_SCHEMA, RemoteError, RemoteSettings, connect
 from collector.store.upload import upload
 from tests.conftest import require
 from tests.integration.helpers import ROOT, env
@@ -58,7 +59,8 @@ def settings(server: PgServer, database: str, password: str | None = PASSWORD) -
 
 
 def remote_sql(server: PgServer, database: str, statement: str, params: tuple = ()) -> list:
-    return server.sql(statement, params, database=database)
+    """A statement on this tool's tables: in their own schema."""
+    return server.sql(statement, params, database=database, search_path=DEFAULT_SCHEMA)
 
 
 def make_experiment(table_rows: int = 3, *, extra_field: bool = False) -> Experiment:
@@ -271,9 +273,10 @@ def test_concurrent_uploads_create_no_duplicates(tmp_path, server, remote_db, sa
 
 
 def test_schema_from_scratch_and_upgrade_from_an_older_tool(tmp_path, server, remote_db):
-    conn = connect(settings(server, remote_db))
+    # an older tool created its tables in the database's public schema
+    conn = connect(replace(settings(server, remote_db), schema="public"))
     try:
-        assert ensure_schema(conn, upto=1) == (None, 1)  # what an older tool created
+        assert ensure_schema(conn, schema="public", upto=1) == (None, 1)
         with conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO experiments (uuid, status, created_at) VALUES (%s, 'ok', 1.0)",
@@ -291,6 +294,12 @@ def test_schema_from_scratch_and_upgrade_from_an_older_tool(tmp_path, server, re
         (SCHEMA_VERSION,)
     ]
     assert count(server, remote_db, "experiments") == 2  # the old row is intact
+    # moved into the tool's own schema: nothing of it is left in public
+    left = server.sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        database=remote_db,
+    )
+    assert left == [(0,)]
     # A measurement table that gained a column since the last upload gets it.
     newer = make_experiment(extra_field=True)
     newer.save(database)
@@ -520,3 +529,74 @@ def test_reports_and_compare_read_the_shared_database_as_the_local_one(tmp_path,
             pages.append((out / "report.html").read_text())
         assert pages[0] == pages[1]
         assert "data-value" in pages[0] and "data:image/png" in pages[0]
+
+
+OLD_TOOL_TABLES = """
+CREATE TABLE experiments (id serial PRIMARY KEY, time timestamp DEFAULT now(), description text,
+    "FPS" integer, width integer, height integer, "GOP" integer, bitrate integer,
+    num_ref_frames integer, uuid text, imported integer DEFAULT 0);
+CREATE TABLE attachments (id_experiment integer, name text, content bytea);
+CREATE TABLE frames (id_experiment integer, agent_time double precision, size integer,
+    mm_time integer, capture_duration double precision, encode_duration double precision,
+    send_duration double precision, client_time double precision,
+    decode_duration double precision, queue_size integer);
+CREATE TABLE host_stats (id_experiment integer, time double precision, cpu_usage double precision);
+"""
+
+
+def test_a_database_with_the_old_script_s_tables(tmp_path, server, remote_db):
+    """Its tables stay as they are; ours live beside them; its results can be imported."""
+    for statement in filter(str.strip, OLD_TOOL_TABLES.split(";")):
+        server.sql(statement, database=remote_db)
+    server.sql("ALTER TABLE experiments OWNER TO bench", database=remote_db)
+    server.sql(
+        'INSERT INTO experiments (time, description, "FPS", bitrate, uuid) VALUES '
+        "('2019-04-11 16:26:40', 'old h264', 30, 8000000, '0b7c0a52-2d4c-4a57-8a3e-2f5d1c9e8b61')",
+        database=remote_db,
+    )
+    for n in range(30):
+        server.sql(
+            "INSERT INTO frames VALUES (1, %s, 1000, %s, 0.004, 0.01, 0.001, %s, 0.003, 1)",
+            (1555000000.0 + n / 30, n * 33, 1555000000.05 + n / 30),
+            database=remote_db,
+        )
+    server.sql("INSERT INTO attachments VALUES (1, 'log', 'hello')", database=remote_db)
+    for table in ("attachments", "frames", "host_stats"):
+        server.sql(f"ALTER TABLE {table} OWNER TO bench", database=remote_db)
+    before = server.sql("SELECT * FROM experiments ORDER BY id", database=remote_db)
+
+    new = make_experiment()
+    database = local_db(tmp_path, new)
+    assert upload(database, settings(server, remote_db)).ok
+    # ours in their own schema, the old ones untouched
+    assert count(server, remote_db, "experiments", new.uuid) == 1
+    assert server.sql("SELECT * FROM experiments ORDER BY id", database=remote_db) == before
+    assert server.sql("SELECT count(*) FROM frames", database=remote_db) == [(30,)]
+
+    config = config_file(tmp_path, server, remote_db)
+    imported = cli("import-legacy", "--remote", "-c", str(config))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "imported 1 experiment(s) from" in imported.stdout
+    old = store.get_experiment(tmp_path / "bench.db", "0b7c0a52")
+    assert old["description"] == "old h264" and old["tables"] == {"legacy_frames": 30}
+    assert old["started_at"] == 1555000000.0
+    assert store.read_attachment(tmp_path / "bench.db", old["uuid"], "log") == b"hello"
+    again = cli("import-legacy", "--remote", "-c", str(config))
+    assert "imported 0 experiment(s)" in again.stdout and "1 already there" in again.stdout
+    # and it uploads like any other, next to the old tables
+    assert upload(database, settings(server, remote_db)).ok
+    assert count(server, remote_db, "legacy_frames", old["uuid"]) == 30
+    assert server.sql("SELECT * FROM experiments ORDER BY id", database=remote_db) == before
+    assert PASSWORD not in imported.stdout + imported.stderr
+
+
+def test_the_schema_is_configurable(tmp_path, server, remote_db):
+    database = local_db(tmp_path, make_experiment())
+    other = replace(settings(server, remote_db), schema="team_bench")
+    assert upload(database, other).ok
+    assert server.sql(
+        "SELECT count(*) FROM experiments", database=remote_db, search_path="team_bench"
+    ) == [(1,)]
+    assert not server.sql(
+        "SELECT to_regclass('spice_bench.experiments') IS NOT NULL", database=remote_db
+    )[0][0]

@@ -167,3 +167,20 @@ def test_groups_map_ours_onto_the_inventory_s_own(tmp_path: Path):
     path.write_text(yaml.safe_dump({"measurements": ["test"], "groups": {"host": 3}}))
     with pytest.raises(ConfigError, match=r"groups\.host: expected a group name"):
         load_config(path)
+
+
+def test_the_remote_schema_is_a_plain_name(tmp_path: Path):
+    path = tmp_path / "benchmark.yaml"
+    remote = {"type": "postgresql", "user": "bench", "schema": "team_bench"}
+    path.write_text(yaml.safe_dump({"measurements": ["test"], "databases": {"remote": remote}}))
+    assert load_config(path).remote_database["schema"] == "team_bench"
+    from collector.store.remote import DEFAULT_SCHEMA, RemoteSettings
+
+    assert RemoteSettings.from_config(remote, "b.yaml").connect_kwargs()["options"] == (
+        "-c search_path=team_bench"
+    )
+    assert RemoteSettings.from_config({"user": "x"}, "b.yaml").schema == DEFAULT_SCHEMA
+    remote["schema"] = "team; DROP TABLE x"
+    path.write_text(yaml.safe_dump({"measurements": ["test"], "databases": {"remote": remote}}))
+    with pytest.raises(ConfigError, match=r"databases\.remote\.schema: expected a schema name"):
+        load_config(path)
