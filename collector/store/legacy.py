@@ -95,7 +95,6 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-
 def _columns(cursor: Any, table: str, source: str) -> list[str]:
     try:
         cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
