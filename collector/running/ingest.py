@@ -150,7 +150,7 @@ def build_experiment(
     samplers = experiment.create_table("samplers", SAMPLER_FIELDS)
     data_rows = 0
     last_end = None
-    aborted = any(e.get("kind") == "failure" and e.get("phase") == "preflight" for e in events)
+    aborted = _aborted(events)
     for m in [] if aborted else plan["measurements"]:
         for host in m["hosts"]:
             if (host, m["name"]) in failed or (host, "") in failed:
@@ -336,12 +336,24 @@ def _stopped_early(experiment: Experiment) -> bool:
     return any(row[reason] in INTERRUPTED_ENDS for row in samplers.rows)
 
 
+def _aborted(events: list[dict[str, Any]]) -> bool:
+    """Whether preflight found a host unusable, which aborts the run before it starts.
+
+    A measurement that failed its own checks is only left out (its failure
+    names it); the others are measured.
+    """
+    return any(
+        e.get("kind") == "failure" and e.get("phase") == "preflight" and not e.get("measurement")
+        for e in events
+    )
+
+
 def _status(
     interrupted: bool, problems: list[str], data_rows: int, events: list[dict[str, Any]]
 ) -> str:
     if interrupted:
         return "interrupted"
-    if any(e.get("kind") == "failure" and e.get("phase") == "preflight" for e in events):
+    if _aborted(events):
         return "failed"
     if problems and data_rows == 0:
         return "failed"

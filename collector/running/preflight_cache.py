@@ -44,20 +44,25 @@ def inventory_fingerprint(inventory: Path) -> str:
 def checked_hosts(run_dir: Path) -> dict[str, dict[str, Any]]:
     """The hosts a run's preflight checked and passed: ``{host: {key, info, run_id}}``.
 
-    Nothing when the run's preflight failed anywhere: a run that was aborted
-    vouches for no host.
+    Nothing when the run's preflight found a host unusable: a run that was
+    aborted vouches for no host. A host where a measurement failed its checks
+    is checked again by the next run.
     """
     try:
         plan = json.loads((run_dir / PLAN_FILE).read_text())
     except (OSError, ValueError):
         return {}
     events = read_events(run_dir)
-    if any(e.get("kind") == "failure" and e.get("phase") == "preflight" for e in events):
+    failed = {e.get("host"): e for e in events
+              if e.get("kind") == "failure" and e.get("phase") == "preflight"}  # fmt: skip
+    if any(not e.get("measurement") for e in failed.values()):
         return {}
     hosts = plan.get("hosts") or {}
     found = {}
     for e in events:
         host = e.get("host")
+        if host in failed:
+            continue
         key = (hosts.get(host) or {}).get("preflight_key")
         if e.get("kind") == "host" and key and isinstance(e.get("info"), dict):
             found[host] = {"key": key, "info": e["info"], "run_id": plan.get("run_id", "")}

@@ -41,6 +41,17 @@ def test_a_failed_preflight_vouches_for_no_host(tmp_path):
     assert checked_hosts(tmp_path / "no-such-run") == {}
 
 
+def test_a_measurement_left_out_by_preflight_has_its_host_checked_again(tmp_path):
+    d = run_dir(
+        tmp_path,
+        {"kind": "host", "host": "a", "info": {"cpus": 2}},
+        {"kind": "host", "host": "b", "info": {"cpus": 4}},
+        {"kind": "failure", "host": "b", "phase": "preflight", "measurement": "gpu",
+         "message": "no GPU tool"},
+    )  # fmt: skip
+    assert set(checked_hosts(d)) == {"a"}
+
+
 def test_the_inventory_fingerprint_follows_every_file_ansible_reads(tmp_path):
     inventory = tmp_path / "lab.yml"
     inventory.write_text("all: {hosts: {a: {}}}\n")
